@@ -1,0 +1,62 @@
+# deconflict — two commands: `make demo` and `make test`. Each does its own set-up.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SYS_PKGS := postgresql chromium
+SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
+
+.PHONY: demo test lint typecheck unit bench deps deps-system venv assets clean
+
+# The main job: the broker plus a live two-party scenario on the embedded SQLite default.
+demo: $(VENV)/.ok assets
+	$(VENV)/bin/deconflict demo
+
+# The whole suite: lint, types, unit/property/integration tests, real PostgreSQL, real Chromium.
+test: deps
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/mypy
+	$(VENV)/bin/pytest -q -p no:cacheprovider; rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
+
+lint:
+	$(VENV)/bin/ruff check src tests bench && $(VENV)/bin/ruff format --check src tests bench && $(VENV)/bin/mypy
+
+unit: $(VENV)/.ok
+	$(VENV)/bin/pytest -q -m "not slow and not e2e and not pg"
+
+bench: $(VENV)/.bench-ok
+	$(PY) bench/run_all.py
+
+deps: deps-system $(VENV)/.ok assets
+
+deps-system:
+	@dpkg -s $(SYS_PKGS) >/dev/null 2>&1 || { $(SUDO) apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $(SYS_PKGS) fonts-dejavu-core; }
+
+venv: $(VENV)/.ok
+
+$(VENV)/.ok: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+$(VENV)/.bench-ok: $(VENV)/.ok
+	$(PY) -m pip install -q -e '.[test,bench]'
+	touch $@
+
+# Front-end assets from the npm registry, copied next to the dashboard (gitignored, never a CDN).
+VENDOR := src/deconflict/web/static/vendor
+assets: $(VENDOR)/.ok
+$(VENDOR)/.ok: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(VENDOR)
+	cp node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css \
+	   node_modules/topojson-client/dist/topojson-client.min.js \
+	   node_modules/world-atlas/countries-50m.json node_modules/world-atlas/countries-110m.json $(VENDOR)/
+	touch $@
+
+clean:
+	rm -rf $(VENV) node_modules $(VENDOR) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache
