@@ -36,6 +36,11 @@ def build_app() -> typer.Typer:
         add_completion=False,
         pretty_exceptions_enable=False,
     )
+
+    @app.callback()
+    def _root() -> None:
+        """Multi-party airspace deconfliction: plans, live tracks, hotline and ledger."""
+
     for name in SUBCOMMAND_MODULES:
         module = importlib.import_module(f"deconflict.cli.{name}")
         module.register(app)
@@ -58,13 +63,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
-    except Exception as exc:  # click usage errors arrive as ClickException subclasses
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show(file=sys.stderr)
-            return 2
-        raise
+    except typer.TyperException as exc:  # usage errors (bad option, missing argument)
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show(file=sys.stderr)
+        else:
+            sys.stderr.write(f"deconflict: error: {exc}\n")
+        return int(getattr(exc, "exit_code", 2))
     return int(result) if isinstance(result, int) else 0
 
 

@@ -1,0 +1,217 @@
+"""The array kernel of the tactical detector: ``detect_arrays`` and its result ``Conflicts``.
+
+A pure function of numpy arrays (no I/O, no clock, no globals): a snapshot split into
+geographic tiles with a halo and run tile by tile gives exactly the pairs and values of the
+whole snapshot, because every result depends only on the two aircraft of its pair.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+import numpy.typing as npt
+
+from deconflict.errors import InvalidInputError
+from deconflict.tactical._broad import candidate_pairs
+from deconflict.tactical._geometry import bearing_deg, kinematics
+from deconflict.tactical._narrow import narrow_phase
+from deconflict.tactical._vertical import VerticalMode, compared_altitudes
+from deconflict.tactical.constants import HORIZONTAL_NM, LOOKAHEAD_S, VERTICAL_FT
+from deconflict.units import FloatArray
+
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, slots=True)
+class Conflicts:
+    """Conflicting pairs of one snapshot, as equal-length arrays sorted by ``(i, j)``.
+
+    Attributes
+    ----------
+    i, j:
+        Row indices of the two aircraft (int64, ``i < j``).
+    t_in_s, t_out_s:
+        Start and end of the predicted loss of separation, seconds from the snapshot, within
+        ``[0, lookahead_s]`` (``t_in_s == 0`` for a current loss of separation).
+    t_cpa_s:
+        Time of the unbounded horizontal closest point of approach, seconds; 0 when the
+        horizontal distance is not decreasing.
+    hmd_nm:
+        Smallest horizontal distance within ``[0, lookahead_s]``, nautical miles.
+    vmd_ft:
+        Smallest vertical distance within ``[0, lookahead_s]``, feet (not necessarily at the
+        same time as ``hmd_nm``).
+    range_nm:
+        Horizontal distance now, nautical miles.
+    vertical_ft:
+        Vertical distance now (absolute), feet; in flight-level mode between compared levels.
+    bearing_deg:
+        True bearing of j seen from i, degrees in ``[0, 360)``.
+    reverse_bearing_deg:
+        True bearing of i seen from j, degrees in ``[0, 360)`` (not exactly ``bearing + 180``
+        on the ellipsoid or near a pole).
+    """
+
+    i: IntArray
+    j: IntArray
+    t_in_s: FloatArray
+    t_out_s: FloatArray
+    t_cpa_s: FloatArray
+    hmd_nm: FloatArray
+    vmd_ft: FloatArray
+    range_nm: FloatArray
+    vertical_ft: FloatArray
+    bearing_deg: FloatArray
+    reverse_bearing_deg: FloatArray
+
+    def __len__(self) -> int:
+        return int(self.i.shape[0])
+
+    @classmethod
+    def empty(cls) -> Conflicts:
+        """No conflicts."""
+        no_rows = np.empty(0, dtype=np.int64)
+        no_values = np.empty(0, dtype=np.float64)
+        values = {f.name: no_values for f in fields(cls) if f.name not in ("i", "j")}
+        return cls(i=no_rows, j=no_rows, **values)
+
+
+def _as_float(name: str, values: npt.ArrayLike) -> FloatArray:
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(field=name, reason=f"must be numeric ({exc})") from None
+    if arr.ndim != 1:
+        raise InvalidInputError(field=name, reason="must be a one-dimensional array")
+    return arr
+
+
+SPATIAL_CELL_DEG: float = 0.5
+"""Latitude band height of the spatial sort, degrees (about 30 NM)."""
+
+
+def _spatial_order(lat_deg: FloatArray, lon_deg: FloatArray) -> IntArray:
+    """Permutation sorting aircraft by latitude band, then longitude (memory locality only)."""
+    band = np.floor((lat_deg + 90.0) / SPATIAL_CELL_DEG)
+    return np.argsort(band * 1000.0 + lon_deg, kind="stable").astype(np.int64, copy=False)
+
+
+def _check_finite(names: tuple[str, ...], columns: list[FloatArray]) -> None:
+    for name, col in zip(names, columns, strict=True):
+        bad = ~np.isfinite(col)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0]) + 1
+            raise InvalidInputError(field=name, reason="must be finite", row=row)
+
+
+def _check_parameters(horizontal_nm: float, vertical_ft: float, lookahead_s: float) -> None:
+    for name, value in (
+        ("horizontal_nm", horizontal_nm),
+        ("vertical_ft", vertical_ft),
+        ("lookahead_s", lookahead_s),
+    ):
+        if not np.isfinite(value) or value <= 0.0:
+            raise InvalidInputError(field=name, reason=f"must be a positive number, not {value!r}")
+
+
+def detect_arrays(
+    lat_deg: npt.ArrayLike,
+    lon_deg: npt.ArrayLike,
+    alt_ft: npt.ArrayLike,
+    gs_kt: npt.ArrayLike,
+    track_deg: npt.ArrayLike,
+    vs_fpm: npt.ArrayLike,
+    *,
+    horizontal_nm: float = HORIZONTAL_NM,
+    vertical_ft: float = VERTICAL_FT,
+    lookahead_s: float = LOOKAHEAD_S,
+    vertical_mode: VerticalMode | str = VerticalMode.STRICT,
+) -> Conflicts:
+    """Predicted losses of separation among aircraft given as column arrays.
+
+    Straight-line extrapolation of every aircraft (constant ground velocity, constant vertical
+    rate) over ``[0, lookahead_s]``; a pair conflicts when its horizontal distance is below
+    ``horizontal_nm`` *and* its vertical distance below ``vertical_ft`` at the same moment
+    (strict ``<``: exactly 1000 ft apart is separated).
+
+    Parameters
+    ----------
+    lat_deg, lon_deg:
+        WGS84 latitude in [-90, 90] and longitude, degrees (any longitude; it is periodic).
+    alt_ft:
+        Altitude, feet (pressure altitude for flight-level mode).
+    gs_kt:
+        Ground speed, knots (>= 0).
+    track_deg:
+        Track over ground, degrees true, clockwise from north.
+    vs_fpm:
+        Vertical rate, feet per minute, positive up.
+    horizontal_nm, vertical_ft, lookahead_s:
+        Protected-zone radius (NM), half-height (ft) and look-ahead (s).
+    vertical_mode:
+        ``"strict"`` (the cylinder) or ``"flight-level"`` (see ``VerticalMode``).
+
+    Returns
+    -------
+    Conflicts
+        One entry per conflicting unordered pair, sorted by ``(i, j)``.
+
+    This is the fast path: it checks array shapes, parameters and finiteness, not ranges (use
+    ``validate_states`` or ``detect`` for untrusted input).
+
+    Examples
+    --------
+    >>> c = detect_arrays([0.0, 0.0], [0.0, 0.05], [35000, 35500], [450, 450], [90, 270], [0, 0])
+    >>> len(c), round(float(c.t_in_s[0]))
+    (1, 0)
+    """
+    _check_parameters(horizontal_nm, vertical_ft, lookahead_s)
+    mode = VerticalMode.parse(vertical_mode)
+    names = ("lat_deg", "lon_deg", "alt_ft", "gs_kt", "track_deg", "vs_fpm")
+    columns = [
+        _as_float(n, v)
+        for n, v in zip(names, (lat_deg, lon_deg, alt_ft, gs_kt, track_deg, vs_fpm), strict=True)
+    ]
+    n = columns[0].shape[0]
+    for name, col in zip(names, columns, strict=True):
+        if col.shape[0] != n:
+            raise InvalidInputError(
+                field=name, reason=f"has {col.shape[0]} values, expected {n} like lat_deg"
+            )
+    _check_finite(names, columns)
+    lat, lon, alt, gs, track, vs = columns
+    if n < 2:
+        return Conflicts.empty()
+    alt_c, vs_c = compared_altitudes(alt, vs, mode)
+    h_nm, v_ft, t_s = float(horizontal_nm), float(vertical_ft), float(lookahead_s)
+    # work in a spatially sorted order: pairs are then close in memory (cache-friendly gathers)
+    perm = _spatial_order(lat, lon)
+    kin = kinematics(lat[perm], lon[perm], gs[perm], track[perm])
+    alt_p, vs_p = alt_c[perm], vs_c[perm]
+    ci, cj = candidate_pairs(
+        kin, alt_p, vs_p, horizontal_nm=h_nm, vertical_ft=v_ft, lookahead_s=t_s
+    )
+    geo = narrow_phase(
+        kin, alt_p, vs_p, ci, cj, horizontal_nm=h_nm, vertical_ft=v_ft, lookahead_s=t_s
+    )
+    gi, gj = perm[geo.i], perm[geo.j]
+    swap = gi > gj
+    i, j = np.where(swap, gj, gi), np.where(swap, gi, gj)
+    sign = np.where(swap, -1.0, 1.0)
+    dx, dy, dz = geo.dx_m * sign, geo.dy_m * sign, geo.dz_m * sign
+    order = np.lexsort((j, i))
+    i, j, dx, dy, dz = i[order], j[order], dx[order], dy[order], dz[order]
+    return Conflicts(
+        i=i,
+        j=j,
+        t_in_s=geo.t_in_s[order],
+        t_out_s=geo.t_out_s[order],
+        t_cpa_s=geo.t_cpa_s[order],
+        hmd_nm=geo.hmd_nm[order],
+        vmd_ft=geo.vmd_ft[order],
+        range_nm=geo.range_nm[order],
+        vertical_ft=geo.vertical_ft[order],
+        bearing_deg=bearing_deg(lat[i], lon[i], dx, dy, dz),
+        reverse_bearing_deg=bearing_deg(lat[j], lon[j], -dx, -dy, -dz),
+    )
