@@ -1,0 +1,266 @@
+"""Agreements between parties: the policy (advisory or F3548), pseudonyms and agreed lines.
+
+An agreement names its member parties. Two parties' notices are checked against each other
+under the policy of an agreement they share (the strictest: F3548 wins over advisory); parties
+with no common agreement are still checked, under the advisory policy, so that no overlap goes
+unreported. Each member gets a per-agreement pseudonym; with ``use_pseudonyms`` the other side
+sees only that pseudonym, never the party's name.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from deconflict.broker.parties import get_party, new_id
+from deconflict.errors import InvalidInputError, NotFoundError
+from deconflict.store.tables import agreed_lines, agreement_members, agreements, bump_catalog
+
+Policy = Literal["advisory", "f3548"]
+POLICIES: tuple[Policy, ...] = ("advisory", "f3548")
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """An agreement: policy, members (party id -> pseudonym) and flags."""
+
+    id: str
+    name: str
+    policy: Policy
+    equal_priority_allowed: bool
+    use_pseudonyms: bool
+    created_at: datetime
+    members: dict[str, str] = field(default_factory=dict)
+
+    def label_for(self, party_id: str, party_name: str) -> str:
+        """How ``party_id`` is shown to the other members."""
+        return self.members[party_id] if self.use_pseudonyms else party_name
+
+    def to_json(self, *, viewer_party_id: str | None = None) -> dict[str, Any]:
+        """JSON for the operator (viewer None: member ids) or a member (pseudonyms only)."""
+        out: dict[str, Any] = {
+            "id": self.id,
+            "name": self.name,
+            "policy": self.policy,
+            "equal_priority_allowed": self.equal_priority_allowed,
+            "use_pseudonyms": self.use_pseudonyms,
+            "created_at": self.created_at.isoformat().replace("+00:00", "Z"),
+        }
+        if viewer_party_id is None:
+            out["members"] = [{"party_id": p, "pseudonym": s} for p, s in self.members.items()]
+        else:
+            out["own_pseudonym"] = self.members.get(viewer_party_id)
+        return out
+
+
+@dataclass(frozen=True)
+class Line:
+    """An agreed line: a polyline and the side each party keeps to."""
+
+    id: str
+    agreement_id: str
+    name: str
+    coordinates: list[tuple[float, float]]
+    sides: dict[str, str]
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict (coordinates [lon, lat] in degrees)."""
+        return {
+            "id": self.id,
+            "agreement_id": self.agreement_id,
+            "name": self.name,
+            "coordinates": [list(c) for c in self.coordinates],
+            "sides": dict(self.sides),
+        }
+
+
+def create_agreement(
+    session: Session,
+    name: str,
+    *,
+    policy: str,
+    parties: Sequence[str],
+    now: datetime,
+    use_pseudonyms: bool = False,
+    equal_priority_allowed: bool = False,
+) -> Agreement:
+    """Create an agreement among ``parties`` (ids or names, at least two)."""
+    name = name.strip()
+    if not 1 <= len(name) <= 200:
+        raise InvalidInputError(field="name", reason="must be 1-200 characters")
+    if policy not in POLICIES:
+        raise InvalidInputError(field="policy", reason="must be 'advisory' or 'f3548'")
+    if session.execute(select(agreements.c.id).where(agreements.c.name == name)).first():
+        raise InvalidInputError(field="name", reason=f"an agreement called {name!r} exists")
+    ids: list[str] = []
+    for i, ref in enumerate(parties):
+        try:
+            pid = get_party(session, ref).id
+        except NotFoundError:
+            raise InvalidInputError(field=f"parties[{i}]", reason=f"no party {ref!r}") from None
+        if pid not in ids:
+            ids.append(pid)
+    if len(ids) < 2:
+        raise InvalidInputError(field="parties", reason="an agreement needs two or more parties")
+    aid = new_id()
+    session.execute(
+        insert(agreements).values(
+            id=aid,
+            name=name,
+            policy=policy,
+            equal_priority_allowed=equal_priority_allowed,
+            use_pseudonyms=use_pseudonyms,
+            created_at=now,
+        )
+    )
+    members: dict[str, str] = {}
+    for pid in ids:
+        pseudonym = f"party-{secrets.token_hex(3)}"
+        while pseudonym in members.values():  # pragma: no cover - 1 in 16 million
+            pseudonym = f"party-{secrets.token_hex(3)}"
+        members[pid] = pseudonym
+        session.execute(
+            insert(agreement_members).values(agreement_id=aid, party_id=pid, pseudonym=pseudonym)
+        )
+    bump_catalog(session)
+    return Agreement(
+        aid,
+        name,
+        policy,
+        equal_priority_allowed,
+        use_pseudonyms,
+        now,
+        members,
+    )
+
+
+def _load(session: Session, rows: Sequence[Any]) -> list[Agreement]:
+    if not rows:
+        return []
+    ids = [r.id for r in rows]
+    members: dict[str, dict[str, str]] = {i: {} for i in ids}
+    for m in session.execute(
+        select(agreement_members).where(agreement_members.c.agreement_id.in_(ids))
+    ):
+        members[m.agreement_id][m.party_id] = m.pseudonym
+    return [
+        Agreement(
+            id=r.id,
+            name=r.name,
+            policy=r.policy,
+            equal_priority_allowed=bool(r.equal_priority_allowed),
+            use_pseudonyms=bool(r.use_pseudonyms),
+            created_at=r.created_at,
+            members=members[r.id],
+        )
+        for r in rows
+    ]
+
+
+def list_agreements(session: Session, *, party_id: str | None = None) -> list[Agreement]:
+    """Every agreement (operator, party_id None) or those ``party_id`` belongs to."""
+    q = select(agreements).order_by(agreements.c.name)
+    if party_id is not None:
+        q = q.where(
+            agreements.c.id.in_(
+                select(agreement_members.c.agreement_id).where(
+                    agreement_members.c.party_id == party_id
+                )
+            )
+        )
+    return _load(session, list(session.execute(q)))
+
+
+def get_agreement(session: Session, agreement_id: str, *, party_id: str | None = None) -> Agreement:
+    """One agreement; with ``party_id`` only if that party is a member (else 404)."""
+    for a in list_agreements(session, party_id=party_id):
+        if a.id == agreement_id:
+            return a
+    raise NotFoundError(f"no agreement {agreement_id!r}")
+
+
+def _check_coordinates(coords: Any, where: str) -> list[tuple[float, float]]:
+    if not isinstance(coords, list) or len(coords) < 2 or len(coords) > 10_000:
+        raise InvalidInputError(field=where, reason="must be a list of 2 to 10000 [lon, lat]")
+    out: list[tuple[float, float]] = []
+    for i, c in enumerate(coords):
+        ok = (
+            isinstance(c, list | tuple)
+            and len(c) == 2
+            and all(isinstance(v, int | float) and not isinstance(v, bool) for v in c)
+        )
+        if not ok:
+            raise InvalidInputError(field=f"{where}[{i}]", reason="must be [lon, lat] numbers")
+        lon, lat = float(c[0]), float(c[1])
+        if not (math.isfinite(lon) and -180.0 <= lon <= 180.0):
+            raise InvalidInputError(field=f"{where}[{i}][0]", reason="longitude in [-180, 180]")
+        if not (math.isfinite(lat) and -90.0 <= lat <= 90.0):
+            raise InvalidInputError(field=f"{where}[{i}][1]", reason="latitude in [-90, 90]")
+        out.append((lon, lat))
+    return out
+
+
+def add_line(
+    session: Session,
+    agreement_id: str,
+    *,
+    name: str,
+    coordinates: Any,
+    sides: Mapping[str, str],
+    now: datetime,
+) -> Line:
+    """Add an agreed line to an agreement; ``sides`` maps party id or name to left/right."""
+    agreement = get_agreement(session, agreement_id)
+    if not 1 <= len(name.strip()) <= 200:
+        raise InvalidInputError(field="name", reason="must be 1-200 characters")
+    coords = _check_coordinates(coordinates, "coordinates")
+    resolved: dict[str, str] = {}
+    for ref, side in sides.items():
+        try:
+            pid = get_party(session, ref).id
+        except NotFoundError:
+            raise InvalidInputError(field=f"sides.{ref}", reason="no such party") from None
+        if pid not in agreement.members:
+            raise InvalidInputError(field=f"sides.{ref}", reason="not a member of the agreement")
+        if side not in ("left", "right"):
+            raise InvalidInputError(field=f"sides.{ref}", reason="must be 'left' or 'right'")
+        resolved[pid] = side
+    if not resolved:
+        raise InvalidInputError(field="sides", reason="give the side of at least one party")
+    lid = new_id()
+    session.execute(
+        insert(agreed_lines).values(
+            id=lid,
+            agreement_id=agreement_id,
+            name=name.strip(),
+            coordinates=[list(c) for c in coords],
+            sides=resolved,
+            created_at=now,
+        )
+    )
+    bump_catalog(session)
+    return Line(lid, agreement_id, name.strip(), coords, resolved)
+
+
+def list_lines(session: Session, agreement_id: str | None = None) -> list[Line]:
+    """Lines of one agreement, or of every agreement."""
+    q = select(agreed_lines).order_by(agreed_lines.c.created_at, agreed_lines.c.id)
+    if agreement_id is not None:
+        q = q.where(agreed_lines.c.agreement_id == agreement_id)
+    return [
+        Line(
+            r.id,
+            r.agreement_id,
+            r.name,
+            [(float(c[0]), float(c[1])) for c in r.coordinates],
+            dict(r.sides),
+        )
+        for r in session.execute(q)
+    ]

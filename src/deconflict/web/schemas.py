@@ -1,0 +1,122 @@
+"""Wire models: one family per entity (``...Create`` in, ``...Public`` out).
+
+Input models forbid unknown fields, so a typo is a 422 naming the field rather than being
+silently ignored; output models carry only what the caller may see.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+RoleName = Literal["viewer", "duty_officer", "party_admin", "operator"]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PartyCreate(_In):
+    """A new party."""
+
+    name: str = Field(min_length=1, max_length=100, examples=["Northland Air Force"])
+
+
+class PartyPublic(BaseModel):
+    """A party as the operator (or its own members) see it."""
+
+    id: str
+    name: str
+    created_at: str
+    suspended: bool
+    signing_key_id: str | None
+
+
+class KeyCreate(_In):
+    """A new API key."""
+
+    role: RoleName
+    expires_days: float | None = Field(default=None, gt=0, le=3650)
+    label: str = Field(default="", max_length=200)
+
+
+class KeyPublic(BaseModel):
+    """API key metadata (never the secret)."""
+
+    key_id: str
+    party_id: str | None
+    role: RoleName
+    label: str
+    created_at: str | None
+    expires_at: str | None
+    revoked_at: str | None
+
+
+class KeyCreated(KeyPublic):
+    """A newly created key, with the plaintext key shown this once."""
+
+    key: str
+
+
+class SigningKeyIn(_In):
+    """A party's Ed25519 public key (raw 32 bytes, base64); null clears it."""
+
+    key_id: str | None = Field(default=None, max_length=64)
+    public_key: str | None = Field(default=None, max_length=100)
+
+
+class Me(BaseModel):
+    """The authenticated caller."""
+
+    key_id: str
+    party_id: str | None
+    party_name: str | None
+    role: RoleName
+
+
+class AgreementCreate(_In):
+    """A new agreement between two or more parties (ids or names)."""
+
+    name: str = Field(min_length=1, max_length=200)
+    policy: Literal["advisory", "f3548"]
+    parties: list[str] = Field(min_length=2, max_length=100)
+    use_pseudonyms: bool = False
+    equal_priority_allowed: bool = False
+
+
+class AgreementPublic(BaseModel):
+    """An agreement (operator: members; member: own pseudonym only)."""
+
+    id: str
+    name: str
+    policy: str
+    equal_priority_allowed: bool
+    use_pseudonyms: bool
+    created_at: str
+    members: list[dict[str, str]] | None = None
+    own_pseudonym: str | None = None
+
+
+class LineCreate(_In):
+    """An agreed line: [lon, lat] degrees, and each party's side (left/right of travel)."""
+
+    name: str = Field(min_length=1, max_length=200)
+    coordinates: list[list[float]] = Field(min_length=2, max_length=10_000)
+    sides: dict[str, Literal["left", "right"]] = Field(min_length=1)
+
+
+class LinePublic(BaseModel):
+    """An agreed line (members see only their own side)."""
+
+    id: str
+    agreement_id: str
+    name: str
+    coordinates: list[list[float]]
+    sides: dict[str, str] | None = None
+    own_side: str | None = None
+
+
+def strip_none(d: dict[str, Any]) -> dict[str, Any]:
+    """Drop None values (for optional members of a response)."""
+    return {k: v for k, v in d.items() if v is not None}
