@@ -1,0 +1,435 @@
+"""The broker's tamper-evident audit log: append events, sign heads, serve proofs and bundles.
+
+``record(session, kind, party_ids, payload, now=...)`` commits an event to the ledger *inside
+the caller's transaction*: the entry exists if and only if the change it records is committed.
+Index allocation is serialised: on SQLite the single writer connection (``BEGIN IMMEDIATE``)
+already admits one writer at a time; on PostgreSQL the transaction takes the outbox's
+transaction-level advisory lock (one lock for both ordered logs, so two writers can never take
+them in opposite orders and deadlock). The primary key on the index is the last line of
+defence: a duplicate index fails the transaction, it never forks the log.
+
+The broker's Ed25519 note key lives in ``<data_dir>/ledger_signing.key`` (created with mode
+0600 on first use); its key name is the log's origin. Heads are signed on demand (when a head,
+proof or export is requested and the log has grown since the last signed head).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Final
+
+from sqlalchemy import insert, select, text, update
+from sqlalchemy.orm import Session
+
+from deconflict.broker.outbox import OUTBOX_LOCK_KEY
+from deconflict.errors import InvalidInputError, NotFoundError
+from deconflict.ledger import (
+    COSIGNATURE_V1,
+    Checkpoint,
+    Event,
+    LeafRecord,
+    Opening,
+    SignedCheckpoint,
+    Signer,
+    Verifier,
+    build_bundle,
+    consistency_proof,
+    inclusion_proof,
+    leaf_hash,
+    new_salt,
+    posix_seconds,
+    root_hash,
+    sign_checkpoint,
+)
+from deconflict.ledger.entries import b64encode, check_parties, commitment
+from deconflict.store.ledger_sql import (
+    SqlLogStorage,
+    ledger_checkpoints,
+    ledger_entries,
+    ledger_entry_parties,
+    ledger_witnesses,
+)
+
+DEFAULT_ORIGIN: Final = "deconflict.local/ledger"
+"""Key name (and checkpoint origin) of a newly created broker key."""
+
+KEY_FILE_NAME: Final = "ledger_signing.key"
+"""File in the data directory holding the broker's private note key."""
+
+
+#: ``Session.info`` key: (innermost transaction, ledger size) after this session's last append.
+#: Any other transaction object (a new one, or a savepoint begun or ended since) forces a fresh
+#: locked read, so a rolled-back savepoint can never leave a stale size behind.
+_SIZE_KEY = "deconflict.ledger_size"
+_INSERT_ENTRY = insert(ledger_entries)
+_INSERT_PARTY = insert(ledger_entry_parties)
+
+
+def _lock(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": OUTBOX_LOCK_KEY})
+
+
+def record(
+    session: Session,
+    kind: str,
+    party_ids: Sequence[str],
+    payload: Mapping[str, Any],
+    *,
+    now: datetime,
+    claimed_at: datetime | None = None,
+) -> int:
+    """Append an event to the ledger in the session's transaction and return its index.
+
+    Parameters
+    ----------
+    session:
+        An open *write* session; the entry commits or rolls back with it.
+    kind:
+        Dotted event kind, e.g. ``"notice.submitted"``, ``"message.acknowledged"``.
+    party_ids:
+        Parties who may open the entry (each must exist in ``parties``).
+    payload:
+        JSON object with the event's content (ids, states, hashes of signed envelopes).
+    now:
+        Broker receive time (timezone-aware UTC).
+    claimed_at:
+        The sender's claimed time, if the event carries one.
+    """
+    event = Event(
+        kind=kind,
+        party_ids=check_parties(party_ids),
+        payload=payload,
+        received_at=now,
+        claimed_at=claimed_at,
+    )
+    content = event.content()
+    session.connection()  # begins the transaction if it has not begun yet
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    if transaction is None:  # pragma: no cover - connection() always begins one
+        raise RuntimeError("audit.record needs a transaction")
+    cached = session.info.get(_SIZE_KEY)
+    if cached is not None and cached[0] is transaction:
+        # Same (innermost) transaction as our last append: we hold the lock, the size is ours.
+        storage = SqlLogStorage(session, size=cached[1])
+    else:
+        _lock(session)
+        storage = SqlLogStorage(session)
+    index = storage.size()
+    salt = new_salt()
+    leaf = LeafRecord(
+        index=index,
+        kind=event.kind,
+        party_ids=event.party_ids,
+        commitment=commitment(salt, content),
+    )
+    encoded = leaf.encode()
+    digest = leaf_hash(encoded)
+    session.execute(
+        _INSERT_ENTRY,
+        {
+            "idx": index,
+            "kind": event.kind,
+            "leaf": encoded,
+            "leaf_hash": digest,
+            "salt": salt,
+            "content": content,
+            "created_at": now,
+        },
+    )
+    session.execute(_INSERT_PARTY, [{"party_id": p, "idx": index} for p in event.party_ids])
+    storage.append(digest)
+    session.info[_SIZE_KEY] = (transaction, index + 1)
+    return index
+
+
+def load_or_create_signer(data_dir: Path, *, name: str = DEFAULT_ORIGIN) -> Signer:
+    """The broker's note key from ``data_dir``, created (mode 0600) if absent.
+
+    Two processes racing to create it agree: creation is ``O_EXCL`` and the loser reads the
+    winner's file.
+    """
+    path = Path(data_dir) / KEY_FILE_NAME
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        signer = Signer.generate(name)
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                handle.write(signer.skey() + "\n")
+            return signer
+    return Signer.from_skey(path.read_text(encoding="utf-8"))
+
+
+def size(session: Session) -> int:
+    """Number of entries in the ledger."""
+    return SqlLogStorage(session).size()
+
+
+def _signed(row: Any) -> SignedCheckpoint:
+    return SignedCheckpoint.from_note(str(row.note))
+
+
+def latest_checkpoint(session: Session) -> SignedCheckpoint | None:
+    """The most recent signed head, if any."""
+    row = session.execute(
+        select(ledger_checkpoints.c.note).order_by(ledger_checkpoints.c.id.desc()).limit(1)
+    ).first()
+    return None if row is None else _signed(row)
+
+
+def sign_head(session: Session, signer: Signer, *, now: datetime) -> SignedCheckpoint:
+    """The latest signed head, signing a new one first if the log grew (needs a write session)."""
+    _lock(session)
+    latest = latest_checkpoint(session)
+    storage = SqlLogStorage(session)
+    current = storage.size()
+    if latest is not None and latest.checkpoint.size == current:
+        return latest
+    checkpoint = Checkpoint(
+        origin=signer.name,
+        size=current,
+        root=root_hash(storage, current),
+        timestamp_s=posix_seconds(now),
+    )
+    signed = sign_checkpoint(checkpoint, signer)
+    session.execute(
+        insert(ledger_checkpoints).values(
+            size=checkpoint.size,
+            root=checkpoint.root,
+            timestamp_s=checkpoint.timestamp_s,
+            note=signed.note(),
+            created_at=now,
+        )
+    )
+    return signed
+
+
+def _checkpoint_at(session: Session, tree_size: int) -> SignedCheckpoint | None:
+    row = session.execute(
+        select(ledger_checkpoints.c.note)
+        .where(ledger_checkpoints.c.size == tree_size)
+        .order_by(ledger_checkpoints.c.id.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else _signed(row)
+
+
+def _entry(row: Any) -> tuple[LeafRecord, Opening | None]:
+    leaf = LeafRecord.from_json(json.loads(bytes(row.leaf)))
+    if row.salt is None or row.content is None:
+        return leaf, None  # tombstoned: the leaf (and so the tree) stays, the content is gone
+    event = Event.from_json(json.loads(bytes(row.content)))
+    return leaf, Opening(salt=bytes(row.salt), event=event)
+
+
+def _own_entry(session: Session, index: int, party_id: str) -> tuple[LeafRecord, Opening]:
+    row = session.execute(
+        select(ledger_entries)
+        .join(ledger_entry_parties, ledger_entry_parties.c.idx == ledger_entries.c.idx)
+        .where(ledger_entries.c.idx == index, ledger_entry_parties.c.party_id == party_id)
+    ).first()
+    if row is None:
+        raise NotFoundError(f"ledger entry {index} not found")
+    leaf, opening = _entry(row)
+    if opening is None:
+        raise NotFoundError(f"ledger entry {index} not found")
+    return leaf, opening
+
+
+def entry_proof(
+    session: Session, index: int, party_id: str, *, head: SignedCheckpoint
+) -> dict[str, Any]:
+    """Entry ``index`` opened for ``party_id`` with its inclusion proof in ``head``.
+
+    Raises
+    ------
+    NotFoundError
+        If the entry does not exist, is not the party's, or is not yet in ``head``.
+    """
+    leaf, opening = _own_entry(session, index, party_id)
+    tree_size = head.checkpoint.size
+    if index >= tree_size:
+        raise NotFoundError(f"ledger entry {index} not found")
+    proof = inclusion_proof(SqlLogStorage(session), index, tree_size)
+    return {
+        "index": index,
+        "tree_size": tree_size,
+        "leaf": leaf.to_json(),
+        "salt": b64encode(opening.salt),
+        "event": opening.event.to_json(),
+        "proof": [b64encode(node) for node in proof],
+        "checkpoint": head.note(),
+    }
+
+
+def consistency(session: Session, first: int, second: int) -> list[bytes]:
+    """Consistency proof between tree sizes ``first <= second <= size``."""
+    storage = SqlLogStorage(session)
+    return consistency_proof(storage, first, second, stored_size=storage.size())
+
+
+def register_witness(session: Session, party_id: str, vkey: str, *, now: datetime) -> Verifier:
+    """Set (or rotate) ``party_id``'s cosigning key; the change is itself logged."""
+    verifier = Verifier.from_vkey(vkey)
+    if verifier.signature_type != COSIGNATURE_V1:
+        raise InvalidInputError(field="vkey", reason="a witness key has signature type 0x04")
+    existing = session.execute(
+        select(ledger_witnesses.c.vkey).where(ledger_witnesses.c.party_id == party_id)
+    ).first()
+    if existing is None:
+        session.execute(
+            insert(ledger_witnesses).values(
+                party_id=party_id, vkey=verifier.vkey(), last_size=0, updated_at=now
+            )
+        )
+    else:
+        session.execute(
+            update(ledger_witnesses)
+            .where(ledger_witnesses.c.party_id == party_id)
+            .values(vkey=verifier.vkey(), updated_at=now)
+        )
+    record(session, "ledger.witness_key", [party_id], {"vkey": verifier.vkey()}, now=now)
+    return verifier
+
+
+def witness_key(session: Session, party_id: str) -> Verifier | None:
+    """``party_id``'s registered cosigning key."""
+    row = session.execute(
+        select(ledger_witnesses.c.vkey).where(ledger_witnesses.c.party_id == party_id)
+    ).first()
+    return None if row is None else Verifier.from_vkey(str(row.vkey))
+
+
+def add_cosignature(
+    session: Session, party_id: str, note: str, *, log_key: Verifier
+) -> SignedCheckpoint:
+    """Merge ``party_id``'s cosignature (carried in ``note``) into the stored checkpoint.
+
+    Raises
+    ------
+    InvalidInputError
+        No registered witness key, no valid cosignature by it, or an older head than the
+        party last cosigned.
+    NotFoundError
+        The checkpoint is not one the broker signed.
+    """
+    witness = witness_key(session, party_id)
+    if witness is None:
+        raise InvalidInputError(field="witness", reason="register a witness key first")
+    offered = SignedCheckpoint.from_note(note)
+    body = offered.checkpoint
+    if body.size > SqlLogStorage(session).size():
+        raise NotFoundError("no such checkpoint")
+    rows = session.execute(
+        select(ledger_checkpoints.c.id, ledger_checkpoints.c.note).where(
+            ledger_checkpoints.c.size == body.size,
+            ledger_checkpoints.c.timestamp_s == body.timestamp_s,
+        )
+    ).all()
+    match = next((r for r in rows if _signed(r).checkpoint == body), None)
+    if match is None:
+        raise NotFoundError("no such checkpoint")
+    stored = _signed(match)
+    if not stored.is_signed_by(log_key):
+        raise NotFoundError("no such checkpoint")
+    if not offered.is_signed_by(witness):
+        raise InvalidInputError(field="checkpoint", reason=f"no cosignature by {witness.name}")
+    last = session.execute(
+        select(ledger_witnesses.c.last_size).where(ledger_witnesses.c.party_id == party_id)
+    ).scalar_one()
+    if body.size < int(last):
+        raise InvalidInputError(
+            field="checkpoint", reason=f"older than the head of size {last} already cosigned"
+        )
+    merged = stored
+    for signature in offered.signatures:
+        if witness.matches(signature):
+            merged = merged.with_signature(signature)
+    session.execute(
+        update(ledger_checkpoints)
+        .where(ledger_checkpoints.c.id == match.id)
+        .values(note=merged.note())
+    )
+    session.execute(
+        update(ledger_witnesses)
+        .where(ledger_witnesses.c.party_id == party_id)
+        .values(last_size=body.size, last_checkpoint_id=match.id)
+    )
+    return merged
+
+
+def export(
+    session: Session,
+    party_id: str,
+    *,
+    head: SignedCheckpoint,
+    log_key: Verifier,
+    since_sizes: Sequence[int] = (),
+    from_index: int = 0,
+    limit: int = 1000,
+) -> dict[str, Any]:
+    """Bundle for ``party_id``: ``head``, the heads witnesses last cosigned, the heads at
+    ``since_sizes``, consistency proofs between them, and up to ``limit`` of the party's own
+    (not tombstoned) entries from index ``from_index``, with openings and inclusion proofs.
+    ``next_index`` in the bundle is where the next page starts (``None`` when complete)."""
+    if from_index < 0:
+        raise InvalidInputError(field="from_index", reason="must not be negative")
+    if not 1 <= limit <= 10_000:
+        raise InvalidInputError(field="limit", reason="must be between 1 and 10000")
+    storage = SqlLogStorage(session)
+    current = storage.size()
+    heads: dict[Checkpoint, SignedCheckpoint] = {head.checkpoint: head}
+
+    def keep(signed: SignedCheckpoint) -> None:
+        known = heads.get(signed.checkpoint)
+        if known is None or len(signed.signatures) > len(known.signatures):
+            heads[signed.checkpoint] = signed
+
+    witness_ids = session.execute(select(ledger_witnesses.c.last_checkpoint_id)).scalars().all()
+    ids = [i for i in witness_ids if i is not None]
+    if ids:
+        for row in session.execute(
+            select(ledger_checkpoints.c.note).where(ledger_checkpoints.c.id.in_(ids))
+        ):
+            signed = _signed(row)
+            if signed.checkpoint.size <= head.checkpoint.size:
+                keep(signed)
+    for since in since_sizes:
+        if not 0 <= since <= head.checkpoint.size:
+            raise InvalidInputError(field="since", reason=f"must be 0..{head.checkpoint.size}")
+        held = _checkpoint_at(session, since)
+        if held is not None:
+            keep(held)
+    rows = session.execute(
+        select(ledger_entries)
+        .join(ledger_entry_parties, ledger_entry_parties.c.idx == ledger_entries.c.idx)
+        .where(
+            ledger_entry_parties.c.party_id == party_id,
+            ledger_entries.c.idx < head.checkpoint.size,
+            ledger_entries.c.idx >= from_index,
+        )
+        .order_by(ledger_entries.c.idx)
+        .limit(limit + 1)
+    ).all()
+    next_index = int(rows[limit].idx) if len(rows) > limit else None
+    own = [(leaf, opening) for leaf, opening in map(_entry, rows[:limit]) if opening is not None]
+    bundle = build_bundle(
+        origin=head.checkpoint.origin,
+        party_id=party_id,
+        reader=storage,
+        stored_size=current,
+        checkpoints=list(heads.values()),
+        entries=own,
+        since_sizes=since_sizes,
+        log_key=log_key.vkey(),
+    )
+    bundle["next_index"] = next_index
+    return bundle
