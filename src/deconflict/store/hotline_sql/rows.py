@@ -1,0 +1,323 @@
+"""Adapters between hotline rows and the pure core (channels, messages, acks) and delivery."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    and_,
+    insert,
+    null,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.orm import Session
+
+from deconflict import hotline as hl
+from deconflict.errors import InvalidInputError
+from deconflict.store.hotline_sql.common import (
+    _pair,
+    _publish,
+    _reason,
+    iso,
+    party_names,
+    record_audit,
+)
+from deconflict.store.hotline_sql.tables import (
+    hotline_acks,
+    hotline_channel_events,
+    hotline_channels,
+    hotline_escalations,
+    hotline_messages,
+)
+
+
+def channel_row(session: Session, a: str, b: str) -> Any:
+    pa, pb = _pair(a, b)
+    return session.execute(
+        select(hotline_channels).where(
+            hotline_channels.c.party_a == pa, hotline_channels.c.party_b == pb
+        )
+    ).first()
+
+
+def ensure_channel(session: Session, a: str, b: str, *, now: datetime) -> Any:
+    """The channel row between ``a`` and ``b``, created active on first use."""
+    row = channel_row(session, a, b)
+    if row is None:
+        pa, pb = _pair(a, b)
+        session.execute(
+            insert(hotline_channels).values(
+                party_a=pa,
+                party_b=pb,
+                suspended_by=[],
+                degraded=False,
+                restored=False,
+                ack_deadlines_s=null(),
+                comm_check=null(),
+                updated_at=now,
+            )
+        )
+        row = channel_row(session, a, b)
+    return row
+
+
+def channel_from_row(row: Any) -> hl.Channel:
+    """The pure-core channel (without its queue) of a channel row."""
+    return hl.Channel(
+        parties=(hl.PartyId(row.party_a), hl.PartyId(row.party_b)),
+        suspended_by=frozenset(hl.PartyId(p) for p in row.suspended_by),
+        degraded=bool(row.degraded),
+        restored=bool(row.restored),
+    )
+
+
+def ack_policy(row: Any) -> hl.AckPolicy:
+    """The channel's acknowledgement policy (agreement override or the defaults)."""
+    if not row.ack_deadlines_s:
+        return hl.AckPolicy()
+    return hl.AckPolicy(
+        deadlines={
+            hl.Precedence(k): timedelta(seconds=float(v)) for k, v in row.ack_deadlines_s.items()
+        }
+    )
+
+
+def _save_channel(session: Session, channel: hl.Channel, now: datetime) -> None:
+    session.execute(
+        update(hotline_channels)
+        .where(
+            hotline_channels.c.party_a == channel.parties[0],
+            hotline_channels.c.party_b == channel.parties[1],
+        )
+        .values(
+            suspended_by=sorted(channel.suspended_by),
+            degraded=channel.degraded,
+            restored=channel.restored,
+            updated_at=now,
+        )
+    )
+
+
+def _channel_event(session: Session, channel: hl.Channel, event: hl.ChannelEvent) -> dict[str, Any]:
+    session.execute(
+        insert(hotline_channel_events).values(
+            party_a=channel.parties[0],
+            party_b=channel.parties[1],
+            kind=event.kind.value,
+            party_id=event.party,
+            at=event.at,
+            from_state=event.from_state.value,
+            to_state=event.to_state.value,
+            reason=event.reason,
+        )
+    )
+    payload = {
+        "type": "channel_state",
+        "event": event.kind.value,
+        "by": event.party,
+        "at": iso(event.at),
+        "from_state": event.from_state.value,
+        "state": event.to_state.value,
+        "reason": event.reason,
+    }
+    for party in channel.parties:
+        other = channel.parties[1] if party == channel.parties[0] else channel.parties[0]
+        _publish(session, party, "channel", {**payload, "other_party": other}, event.at)
+    record_audit(
+        session, f"channel.{event.kind.value}", list(channel.parties), payload, now=event.at
+    )
+    return payload
+
+
+def _schedule_from_json(data: Mapping[str, Any], *, field: str) -> hl.CommCheckSchedule:
+    try:
+        return hl.CommCheckSchedule(
+            anchor=data["anchor"],
+            interval=timedelta(seconds=float(data["interval_s"])),
+            answer_within=timedelta(seconds=float(data["answer_within_s"])),
+        )
+    except KeyError as exc:
+        raise InvalidInputError(field=f"{field}.{exc.args[0]}", reason="is required") from None
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise InvalidInputError(field=field, reason=_reason(exc)) from None
+
+
+def _message_from_row(row: Any) -> hl.Message:
+    attachment = (
+        hl.Attachment(hl.AttachmentKind(row.attachment_kind), row.attachment_ref)
+        if row.attachment_kind
+        else None
+    )
+    return hl.Message(
+        id=hl.MessageId(row.id),
+        thread_id=hl.ThreadId(row.thread_id),
+        sender=hl.PartyId(row.sender),
+        recipient=hl.PartyId(row.recipient),
+        template=hl.Template(row.template),
+        fields=hl.validate_fields(row.template, row.fields),
+        precedence=hl.Precedence(row.precedence),
+        created_at=row.created_at,
+        free_text=row.free_text,
+        attachment=attachment,
+        delivered_at=row.delivered_at,
+        ack_deadline=row.ack_deadline,
+    )
+
+
+def _queued_messages(session: Session, channel_row: Any) -> list[hl.Message]:
+    a, b = channel_row.party_a, channel_row.party_b
+    rows = session.execute(
+        select(hotline_messages).where(
+            hotline_messages.c.delivered_at.is_(None),
+            or_(
+                and_(hotline_messages.c.sender == a, hotline_messages.c.recipient == b),
+                and_(hotline_messages.c.sender == b, hotline_messages.c.recipient == a),
+            ),
+        )
+    ).all()
+    return [_message_from_row(r) for r in rows]
+
+
+def _acks_of(session: Session, message_ids: Sequence[str]) -> dict[str, list[hl.Ack]]:
+    out: dict[str, list[hl.Ack]] = {m: [] for m in message_ids}
+    if not message_ids:
+        return out
+    rows = session.execute(
+        select(hotline_acks)
+        .where(hotline_acks.c.message_id.in_(list(message_ids)))
+        .order_by(hotline_acks.c.id)
+    )
+    for r in rows:
+        out[r.message_id].append(
+            hl.Ack(
+                hl.MessageId(r.message_id),
+                hl.PartyId(r.party_id),
+                hl.AckAnswer(r.answer),
+                r.at,
+                r.reason,
+            )
+        )
+    return out
+
+
+def _escalations_of(session: Session, message_ids: Sequence[str]) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = {m: [] for m in message_ids}
+    if not message_ids:
+        return out
+    rows = session.execute(
+        select(hotline_escalations)
+        .where(hotline_escalations.c.message_id.in_(list(message_ids)))
+        .order_by(hotline_escalations.c.message_id, hotline_escalations.c.level)
+    )
+    for r in rows:
+        out[r.message_id].append(r)
+    return out
+
+
+def message_json(
+    message: hl.Message,
+    acks: Sequence[hl.Ack],
+    escalations: Sequence[Any],
+    names: Mapping[str, str],
+    *,
+    lang: str | None,
+) -> dict[str, Any]:
+    """A message as JSON; ``lang`` adds the rendering in that language."""
+    out: dict[str, Any] = {
+        "id": message.id,
+        "thread_id": message.thread_id,
+        "sender": {"id": message.sender, "name": names.get(message.sender, message.sender)},
+        "recipient": {
+            "id": message.recipient,
+            "name": names.get(message.recipient, message.recipient),
+        },
+        "template": message.template.value,
+        "fields": message.fields_json(),
+        "precedence": message.precedence.value,
+        "free_text": message.free_text,
+        "free_text_untranslated": message.free_text is not None,
+        "attachment": (
+            {"kind": message.attachment.kind.value, "ref": message.attachment.ref}
+            if message.attachment
+            else None
+        ),
+        "created_at": iso(message.created_at),
+        "delivered_at": iso(message.delivered_at),
+        "ack_deadline": iso(message.ack_deadline),
+        "state": _message_state(message, acks),
+        "acks": [
+            {
+                "party": a.party,
+                "answer": a.answer.value,
+                "at": iso(a.at),
+                "reason": a.reason,
+                "reason_untranslated": a.reason is not None,
+            }
+            for a in acks
+        ],
+        "escalations": [
+            {"level": e.level, "target": e.target, "due_at": iso(e.due_at), "at": iso(e.at)}
+            for e in escalations
+        ],
+    }
+    if lang is not None:
+        shown = replace(
+            message,
+            sender=hl.PartyId(names.get(message.sender, message.sender)),
+            recipient=hl.PartyId(names.get(message.recipient, message.recipient)),
+        )
+        rendered = hl.render_message(shown, lang=lang)
+        out["rendered"] = {
+            "lang": rendered.lang,
+            "title": rendered.title,
+            "precedence": rendered.precedence,
+            "header": [{"label": x.label, "value": x.value} for x in rendered.header],
+            "lines": [{"label": x.label, "value": x.value} for x in rendered.lines],
+            "free_text_label": rendered.free_text_label,
+            "untranslated": rendered.untranslated,
+            "text": rendered.as_text(),
+            "acks": [
+                hl.render_ack(replace(a, party=hl.PartyId(names.get(a.party, a.party))), lang=lang)
+                for a in acks
+            ],
+        }
+    return out
+
+
+def _message_state(message: hl.Message, acks: Sequence[hl.Ack]) -> str:
+    if message.delivered_at is None:
+        return "queued"
+    latest = hl.latest_answer(acks)
+    return latest.value if latest is not None else "delivered"
+
+
+def _deliver(
+    session: Session, message: hl.Message, policy: hl.AckPolicy, now: datetime
+) -> hl.Message:
+    delivered = hl.deliver(message, now=now, policy=policy)
+    session.execute(
+        update(hotline_messages)
+        .where(hotline_messages.c.id == message.id)
+        .values(delivered_at=delivered.delivered_at, ack_deadline=delivered.ack_deadline)
+    )
+    names = party_names(session, [message.sender, message.recipient])
+    payload = {"type": "message", "message": message_json(delivered, [], [], names, lang=None)}
+    _publish(session, message.recipient, "message", payload, now)
+    _publish(session, message.sender, "message", {**payload, "type": "message_delivered"}, now)
+    record_audit(
+        session,
+        "message.delivered",
+        [message.sender, message.recipient],
+        {
+            "message_id": message.id,
+            "delivered_at": iso(now),
+            "ack_deadline": iso(delivered.ack_deadline),
+        },
+        now=now,
+    )
+    return delivered
