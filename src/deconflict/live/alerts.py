@@ -1,0 +1,361 @@
+"""Alert lifecycle for the live picture: raised -> updated -> acknowledged -> resolved.
+
+This module owns the *state machine* that turns what each detection cycle observes (conflicting
+pairs of aircraft, incursions, nonconforming tracks) into a small, stable stream of alert events.
+It is a pure core: no clock, no I/O; every call takes ``now``.
+
+Hysteresis rule (the contract duty officers rely on)
+----------------------------------------------------
+* **Raise** on the first cycle in which a subject is observed: the detector already looks
+  ``lookahead_s`` ahead, so waiting would only eat warning time.
+* **Resolve** only when the subject has been absent for at least ``clear_cycles`` consecutive
+  cycles *and* for at least ``clear_s`` seconds since it was last observed.
+* **Re-raise within the hold**: a subject observed again within ``reraise_hold_s`` seconds of
+  its resolution re-opens the *same* alert id (event ``raised`` with ``reopened=True``) instead
+  of minting a new one. After the hold it is a new alert.
+* **Updates** are published when the severity changes, or when the figures moved materially
+  (time to LoS by >= ``update_t_in_s``, HMD by >= ``update_hmd_nm``, VMD by >= ``update_vmd_ft``)
+  and at least ``min_update_interval_s`` passed since the last published update.
+* **Acknowledgement** is per party: each party of the alert acknowledges separately; an
+  escalation (caution -> warning) clears the acknowledgements, since the situation got worse,
+  and so does a re-opening.
+
+Consequences, which the property tests check: an alert can only be raised again after having
+been resolved, and resolving takes ``clear_cycles`` absent cycles, so a subject that flickers
+every other cycle produces one raise, and *any* on/off sequence of ``n`` cycles produces at most
+``1 + n // (clear_cycles + 1)`` raise events and at most ``1 + n * dt / (reraise_hold_s + clear_s)``
+distinct alert ids (``dt`` the cycle period).
+
+Severity
+--------
+``warning`` when the predicted time to loss of separation (or to entry) ``t_in_s`` is at most
+``warning_t_in_s`` (default 120 s), which includes a current loss (``t_in_s == 0``); ``caution``
+otherwise. Nonconformance is always ``caution``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Final, Literal
+
+from deconflict.errors import InvalidInputError, NotFoundError
+
+AlertKind = Literal["conflict", "incursion", "nonconforming"]
+Severity = Literal["caution", "warning"]
+EventKind = Literal["raised", "updated", "acknowledged", "resolved"]
+
+WARNING_T_IN_S: Final = 120.0
+"""Time to loss of separation (s) at or below which an alert is a ``warning``."""
+
+SEVERITY_RANK: Final[Mapping[str, int]] = {"caution": 1, "warning": 2}
+"""Ordering of severities, higher is more severe."""
+
+
+@dataclass(frozen=True)
+class Subject:
+    """One participant of an alert: an aircraft, a volume or an agreed line.
+
+    Attributes
+    ----------
+    role:
+        ``"aircraft"``, ``"volume"`` or ``"line"``.
+    party:
+        The owning party (for a line: the party whose side is violated; ``""`` if shared).
+    ref:
+        The owner's identifier (aircraft id, volume key, line id). Never shown to other
+        parties: the need-to-know layer replaces it with an alert-scoped handle.
+    """
+
+    role: Literal["aircraft", "volume", "line"]
+    party: str
+    ref: str
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What one detection cycle saw about one alert subject.
+
+    Attributes
+    ----------
+    kind:
+        ``conflict`` (aircraft-aircraft), ``incursion`` (aircraft into another party's volume or
+        across an agreed line) or ``nonconforming`` (aircraft outside its own volumes).
+    key:
+        Stable identity of the situation (for a conflict: ``("conflict", a, b)`` with ``a < b``).
+    parties:
+        Parties to inform, sorted, unique.
+    subjects:
+        The aircraft / volume / line concerned.
+    t_in_s:
+        Predicted time to loss of separation / entry, seconds (0 = now).
+    metrics:
+        Further figures with units in their names (``hmd_nm``, ``vmd_ft``, ``t_cpa_s`` ...).
+    """
+
+    kind: AlertKind
+    key: tuple[str, ...]
+    parties: tuple[str, ...]
+    subjects: tuple[Subject, ...]
+    t_in_s: float
+    metrics: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Alert:
+    """Snapshot of one alert. Immutable: every change produces a new snapshot."""
+
+    id: str
+    kind: AlertKind
+    key: tuple[str, ...]
+    parties: tuple[str, ...]
+    subjects: tuple[Subject, ...]
+    severity: Severity
+    t_in_s: float
+    metrics: Mapping[str, float]
+    raised_at: datetime
+    updated_at: datetime
+    last_seen_at: datetime
+    acked: Mapping[str, datetime]
+    state: Literal["open", "resolved"] = "open"
+    resolved_at: datetime | None = None
+
+    @property
+    def is_open(self) -> bool:
+        """True while the alert is open."""
+        return self.state == "open"
+
+
+@dataclass(frozen=True)
+class AlertEvent:
+    """One lifecycle event. ``party`` is set for ``acknowledged`` (the acknowledging party)."""
+
+    kind: EventKind
+    alert: Alert
+    at: datetime
+    party: str | None = None
+    reopened: bool = False
+
+
+@dataclass(frozen=True)
+class HysteresisPolicy:
+    """Parameters of the lifecycle rule (see the module docstring)."""
+
+    clear_cycles: int = 3
+    clear_s: float = 3.0
+    reraise_hold_s: float = 60.0
+    warning_t_in_s: float = WARNING_T_IN_S
+    update_t_in_s: float = 15.0
+    update_hmd_nm: float = 0.5
+    update_vmd_ft: float = 200.0
+    min_update_interval_s: float = 5.0
+
+    def __post_init__(self) -> None:
+        if self.clear_cycles < 1:
+            raise InvalidInputError(field="clear_cycles", reason="must be at least 1")
+        for name in ("clear_s", "reraise_hold_s", "warning_t_in_s", "min_update_interval_s"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < 0:
+                raise InvalidInputError(field=name, reason="must be a finite number >= 0")
+
+
+def severity_for(kind: AlertKind, t_in_s: float, *, warning_t_in_s: float) -> Severity:
+    """Severity: ``warning`` if ``t_in_s <= warning_t_in_s`` (both s), else ``caution``."""
+    if kind == "nonconforming":
+        return "caution"
+    return "warning" if t_in_s <= warning_t_in_s else "caution"
+
+
+@dataclass
+class _Entry:
+    alert: Alert
+    absent_cycles: int = 0
+    published: Alert | None = None
+
+
+def _sequential_ids(prefix: str = "A") -> Callable[[], str]:
+    counter = itertools.count(1)
+    return lambda: f"{prefix}{next(counter)}"
+
+
+class AlertTracker:
+    """Keeps the open (and recently resolved) alerts and applies the hysteresis rule.
+
+    Parameters
+    ----------
+    policy:
+        The hysteresis / severity parameters.
+    new_id:
+        Factory of fresh alert ids (default ``A1``, ``A2``, ...). The engine passes one that is
+        unique across restarts.
+    """
+
+    def __init__(
+        self, policy: HysteresisPolicy | None = None, *, new_id: Callable[[], str] | None = None
+    ) -> None:
+        self.policy = policy or HysteresisPolicy()
+        self._new_id = new_id or _sequential_ids()
+        self._open: dict[tuple[str, ...], _Entry] = {}
+        self._resolved: dict[tuple[str, ...], Alert] = {}
+        self._by_id: dict[str, tuple[str, ...]] = {}
+
+    # ----------------------------------------------------------------------------- queries
+    def open_alerts(self) -> list[Alert]:
+        """The open alerts, ordered by id creation order."""
+        return [entry.alert for entry in self._open.values()]
+
+    def get(self, alert_id: str) -> Alert:
+        """The alert with ``alert_id`` (open or recently resolved); raises NotFoundError."""
+        key = self._by_id.get(alert_id)
+        if key is not None:
+            if key in self._open and self._open[key].alert.id == alert_id:
+                return self._open[key].alert
+            resolved = self._resolved.get(key)
+            if resolved is not None and resolved.id == alert_id:
+                return resolved
+        raise NotFoundError(f"alert {alert_id!r} not found")
+
+    # ----------------------------------------------------------------------------- update
+    def observe(self, observations: Iterable[Observation], now: datetime) -> list[AlertEvent]:
+        """Feed one detection cycle's observations; return the lifecycle events it causes.
+
+        Parameters
+        ----------
+        observations:
+            Everything the cycle saw. Duplicate keys: the last one wins.
+        now:
+            Cycle time (timezone-aware UTC).
+        """
+        if now.tzinfo is None:
+            raise InvalidInputError(field="now", reason="must be timezone-aware UTC")
+        policy = self.policy
+        seen: dict[tuple[str, ...], Observation] = {obs.key: obs for obs in observations}
+        events: list[AlertEvent] = []
+        for key, obs in seen.items():
+            severity = severity_for(obs.kind, obs.t_in_s, warning_t_in_s=policy.warning_t_in_s)
+            entry = self._open.get(key)
+            if entry is None:
+                events.append(self._raise(key, obs, severity, now))
+                continue
+            entry.absent_cycles = 0
+            old = entry.alert
+            acked = old.acked
+            escalated = SEVERITY_RANK[severity] > SEVERITY_RANK[old.severity]
+            if escalated:
+                acked = {}
+            current = replace(
+                old,
+                severity=severity,
+                t_in_s=obs.t_in_s,
+                metrics=dict(obs.metrics),
+                parties=obs.parties,
+                subjects=obs.subjects,
+                last_seen_at=now,
+                acked=acked,
+            )
+            if self._material_change(entry.published or old, current, now):
+                current = replace(current, updated_at=now)
+                entry.published = current
+                events.append(AlertEvent("updated", current, now))
+            entry.alert = current
+        for key in [k for k in self._open if k not in seen]:
+            entry = self._open[key]
+            entry.absent_cycles += 1
+            gone_s = (now - entry.alert.last_seen_at).total_seconds()
+            if entry.absent_cycles >= policy.clear_cycles and gone_s >= policy.clear_s:
+                resolved = replace(entry.alert, state="resolved", resolved_at=now, updated_at=now)
+                del self._open[key]
+                self._resolved[key] = resolved
+                events.append(AlertEvent("resolved", resolved, now))
+        self._forget_old(now)
+        return events
+
+    def acknowledge(self, alert_id: str, party: str, now: datetime) -> AlertEvent | None:
+        """Acknowledge an open alert for ``party`` only.
+
+        Returns the ``acknowledged`` event, or ``None`` if the party had already acknowledged.
+        Raises NotFoundError if the alert is unknown, resolved, or ``party`` is not one of its
+        parties (the same answer, so that a probe learns nothing).
+        """
+        key = self._by_id.get(alert_id)
+        entry = self._open.get(key) if key is not None else None
+        if entry is None or entry.alert.id != alert_id or party not in entry.alert.parties:
+            raise NotFoundError(f"alert {alert_id!r} not found")
+        if party in entry.alert.acked:
+            return None
+        acked = dict(entry.alert.acked)
+        acked[party] = now
+        entry.alert = replace(entry.alert, acked=acked, updated_at=now)
+        entry.published = entry.alert
+        return AlertEvent("acknowledged", entry.alert, now, party=party)
+
+    def require_party(self, alert_id: str, party: str) -> Alert:
+        """The alert if ``party`` is one of its parties; otherwise NotFoundError (same answer)."""
+        alert = self.get(alert_id)
+        if party not in alert.parties:
+            raise NotFoundError(f"alert {alert_id!r} not found")
+        return alert
+
+    # ----------------------------------------------------------------------------- helpers
+    def _raise(
+        self, key: tuple[str, ...], obs: Observation, severity: Severity, now: datetime
+    ) -> AlertEvent:
+        previous = self._resolved.pop(key, None)
+        reopened = (
+            previous is not None
+            and previous.resolved_at is not None
+            and (now - previous.resolved_at).total_seconds() <= self.policy.reraise_hold_s
+        )
+        if previous is not None and reopened:
+            alert_id = previous.id
+            raised_at = previous.raised_at
+        else:
+            alert_id = self._new_id()
+            raised_at = now
+            if previous is not None:
+                self._by_id.pop(previous.id, None)
+        alert = Alert(
+            id=alert_id,
+            kind=obs.kind,
+            key=key,
+            parties=obs.parties,
+            subjects=obs.subjects,
+            severity=severity,
+            t_in_s=obs.t_in_s,
+            metrics=dict(obs.metrics),
+            raised_at=raised_at,
+            updated_at=now,
+            last_seen_at=now,
+            acked={},
+        )
+        self._open[key] = _Entry(alert=alert, published=alert)
+        self._by_id[alert_id] = key
+        return AlertEvent("raised", alert, now, reopened=reopened)
+
+    def _material_change(self, last: Alert, current: Alert, now: datetime) -> bool:
+        policy = self.policy
+        if current.severity != last.severity:
+            return True
+        if (now - last.updated_at).total_seconds() < policy.min_update_interval_s:
+            return False
+        if abs(current.t_in_s - last.t_in_s) >= policy.update_t_in_s:
+            return True
+        for name, step in (("hmd_nm", policy.update_hmd_nm), ("vmd_ft", policy.update_vmd_ft)):
+            a, b = last.metrics.get(name), current.metrics.get(name)
+            if a is not None and b is not None and abs(a - b) >= step:
+                return True
+        return False
+
+    def _forget_old(self, now: datetime) -> None:
+        hold = self.policy.reraise_hold_s
+        for key in [
+            k
+            for k, alert in self._resolved.items()
+            if alert.resolved_at is not None and (now - alert.resolved_at).total_seconds() > hold
+        ]:
+            alert = self._resolved.pop(key)
+            if self._by_id.get(alert.id) == key and key not in self._open:
+                del self._by_id[alert.id]

@@ -1,0 +1,116 @@
+"""The latest state of every reported aircraft, in growable numpy columns (thread-safe).
+
+Ingest writes here under a short lock; the detection cycle takes a *copy* (``snapshot``), so
+ingest never waits for detection and detection never sees a half-written batch. No I/O, no clock.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from deconflict.live.tracks import FLOAT_COLUMNS, BoolArray, ObjectArray, TrackStates
+from deconflict.units import FloatArray
+
+_INITIAL = 1024
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A consistent copy of the latest states with the stale flag at ``now_s``."""
+
+    states: TrackStates
+    stale: BoolArray
+
+
+class LatestStates:
+    """Latest state per aircraft id; a newer state time replaces an older one, never the reverse."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._index: dict[str, int] = {}
+        self._n = 0
+        self._ids: ObjectArray = np.empty(_INITIAL, dtype=object)
+        self._party: ObjectArray = np.empty(_INITIAL, dtype=object)
+        self._callsign: ObjectArray = np.empty(_INITIAL, dtype=object)
+        self._cols: dict[str, FloatArray] = {
+            name: np.full(_INITIAL, -np.inf if name == "time_s" else 0.0) for name in FLOAT_COLUMNS
+        }
+
+    def __len__(self) -> int:
+        return self._n
+
+    def _grow(self, needed: int) -> None:
+        size = len(self._ids)
+        if needed <= size:
+            return
+        new = max(needed, size * 2)
+        for name in ("_ids", "_party", "_callsign"):
+            old = getattr(self, name)
+            arr = np.empty(new, dtype=object)
+            arr[:size] = old
+            setattr(self, name, arr)
+        for name, old_col in self._cols.items():
+            col = np.full(new, -np.inf if name == "time_s" else 0.0)
+            col[:size] = old_col
+            self._cols[name] = col
+
+    def update(
+        self,
+        party: str,
+        ids: Sequence[str],
+        columns: dict[str, FloatArray],
+        callsigns: Sequence[str] | None = None,
+    ) -> int:
+        """Apply one validated batch of ``party``; returns how many rows were newer and applied.
+
+        ``columns`` holds every name of :data:`FLOAT_COLUMNS` (``time_s`` in Unix seconds).
+        """
+        with self._lock:
+            rows = np.empty(len(ids), dtype=np.intp)
+            new_ids = [a for a in dict.fromkeys(ids) if a not in self._index]
+            self._grow(self._n + len(new_ids))
+            for aircraft in new_ids:
+                self._index[aircraft] = self._n
+                self._ids[self._n] = aircraft
+                self._party[self._n] = party
+                self._callsign[self._n] = ""
+                self._n += 1
+            index = self._index
+            for k, aircraft in enumerate(ids):
+                rows[k] = index[aircraft]
+            times = columns["time_s"]
+            # Within a batch, the last row of an aircraft with the greatest time wins.
+            order = np.lexsort((np.arange(len(ids)), times))
+            rows_sorted = rows[order]
+            newer = times[order] >= self._cols["time_s"][rows_sorted]
+            take = order[newer]
+            target = rows[take]
+            for name in FLOAT_COLUMNS:
+                self._cols[name][target] = columns[name][take]
+            if callsigns is not None:
+                for k in take:
+                    self._callsign[rows[k]] = callsigns[k]
+            return int(np.unique(target).size)
+
+    def snapshot(self, now_s: float, stale_after_s: float) -> Snapshot:
+        """Copy of all states; ``stale``: no state newer than ``stale_after_s`` at ``now_s``."""
+        with self._lock:
+            n = self._n
+            states = TrackStates(
+                ids=self._ids[:n].copy(),
+                party=self._party[:n].copy(),
+                callsign=self._callsign[:n].copy(),
+                **{name: self._cols[name][:n].copy() for name in FLOAT_COLUMNS},
+            )
+        stale = (now_s - states.time_s) > stale_after_s
+        return Snapshot(states, np.asarray(stale, dtype=bool))
+
+    def owner(self, aircraft_id: str) -> str | None:
+        """The party that reports ``aircraft_id`` (if this process has seen it)."""
+        with self._lock:
+            row = self._index.get(aircraft_id)
+            return None if row is None else str(self._party[row])

@@ -1,0 +1,181 @@
+"""Need-to-know: what one party may see of the live picture and of an alert.
+
+This is the *only* place that renders live state for a party; the web layer sends nothing else.
+
+* Own aircraft: every field (id, callsign, position, altitude, velocity, time, stale flag).
+* Another party's aircraft: only while it is a subject of an **open** alert that includes the
+  viewing party, and only the fields needed to act: position, altitude, velocity, and the
+  alert's time to loss of separation and miss distances. It is named by an alert-scoped handle
+  (``"<alert id>-<n>"``); its id and callsign never leave this module.
+* Another party's volume: a handle only. Agreed lines are shared between their parties, so a
+  line subject shows the line id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from deconflict.live.alerts import Alert
+from deconflict.live.tracks import BoolArray, TrackStates
+
+ALERT_METRICS = ("t_out_s", "t_cpa_s", "hmd_nm", "vmd_ft", "range_nm", "vertical_ft", "outside_s")
+"""Alert figures a party may see (units in the names)."""
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _num(value: float, digits: int) -> float | None:
+    return round(float(value), digits) if np.isfinite(value) else None
+
+
+def handle(alert: Alert, index: int) -> str:
+    """Alert-scoped handle of the ``index``-th subject (1-based) of ``alert``."""
+    return f"{alert.id}-{index}"
+
+
+def alert_view(
+    alert: Alert, party: str, *, names: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The JSON view of ``alert`` for ``party`` (must be one of its parties).
+
+    ``names`` maps party ids to display names (ids are shown when absent).
+    """
+    label = names or {}
+    own: list[dict[str, Any]] = []
+    others: list[dict[str, Any]] = []
+    for index, subject in enumerate(alert.subjects, start=1):
+        if subject.role == "line":
+            own.append({"role": "line", "line_id": subject.ref})
+        elif subject.party == party:
+            ref_name = "id" if subject.role == "aircraft" else "key"
+            own.append({"role": subject.role, ref_name: subject.ref})
+        else:
+            others.append(
+                {
+                    "role": subject.role,
+                    "party": label.get(subject.party, subject.party),
+                    "handle": handle(alert, index),
+                }
+            )
+    metrics = {
+        name: _num(alert.metrics[name], 3) for name in ALERT_METRICS if name in alert.metrics
+    }
+    return {
+        "id": alert.id,
+        "kind": alert.kind,
+        "severity": alert.severity,
+        "state": alert.state,
+        "parties": [label.get(p, p) for p in alert.parties],
+        "t_in_s": _num(alert.t_in_s, 1),
+        **metrics,
+        "own": own,
+        "others": others,
+        "acknowledged": party in alert.acked,
+        "acknowledged_at": _iso(alert.acked.get(party)),
+        "raised_at": _iso(alert.raised_at),
+        "updated_at": _iso(alert.updated_at),
+        "resolved_at": _iso(alert.resolved_at),
+    }
+
+
+def _state_row(states: TrackStates, i: int) -> dict[str, Any]:
+    return {
+        "lat": _num(states.lat_deg[i], 6),
+        "lon": _num(states.lon_deg[i], 6),
+        "alt_ft": _num(states.alt_ft[i], 0),
+        "gs_kt": _num(states.gs_kt[i], 1),
+        "track_deg": _num(states.track_deg[i], 1),
+        "vs_fpm": _num(states.vs_fpm[i], 0),
+    }
+
+
+def visible_picture(
+    states: TrackStates,
+    alerts: Iterable[Alert],
+    party: str,
+    now: datetime,
+    *,
+    stale: BoolArray | None = None,
+    names: Mapping[str, str] | None = None,
+    max_own: int | None = None,
+    include_alerts: bool = True,
+    index: Mapping[str, int] | None = None,
+) -> dict[str, Any]:
+    """The live picture ``party`` may see at ``now``.
+
+    Parameters
+    ----------
+    states:
+        Latest states of all parties' aircraft.
+    alerts:
+        Alerts (only open ones that include ``party`` are used).
+    party:
+        The viewing party.
+    now:
+        Time of the picture (UTC).
+    stale:
+        Optional per-row flag: no update within the stale time.
+    names:
+        Party id -> display name.
+    max_own:
+        If the party has more own aircraft than this, ``own`` is left empty and
+        ``own_truncated`` set (clients then read ``GET /v1/picture``); ``own_count`` is exact.
+    include_alerts:
+        Include the party's alert views (``alerts``); otherwise only ``alert_ids`` (the views
+        travel as ``alert`` events).
+    index:
+        Aircraft id -> row of ``states``, if the caller already has it (one per cycle).
+    """
+    label = names or {}
+    if index is None:
+        index = {str(a): k for k, a in enumerate(states.ids)}
+    own_rows = np.flatnonzero(states.party == party)
+    truncated = max_own is not None and own_rows.size > max_own
+    own = []
+    for i in [] if truncated else own_rows:
+        row = {
+            "id": str(states.ids[i]),
+            "callsign": str(states.callsign[i]),
+            **_state_row(states, int(i)),
+            "time": _iso(datetime.fromtimestamp(float(states.time_s[i]), tz=UTC)),
+            "stale": bool(stale[i]) if stale is not None else False,
+        }
+        own.append(row)
+    traffic = []
+    views: list[Any] = []
+    for alert in alerts:
+        if not alert.is_open or party not in alert.parties:
+            continue
+        views.append(alert_view(alert, party, names=names) if include_alerts else alert.id)
+        for n, subject in enumerate(alert.subjects, start=1):
+            if subject.role != "aircraft" or subject.party == party:
+                continue
+            pos = index.get(subject.ref)
+            if pos is None or states.party[pos] != subject.party:
+                continue
+            traffic.append(
+                {
+                    "handle": handle(alert, n),
+                    "alert_id": alert.id,
+                    "party": label.get(subject.party, subject.party),
+                    **_state_row(states, pos),
+                    "t_in_s": _num(alert.t_in_s, 1),
+                    "hmd_nm": _num(alert.metrics.get("hmd_nm", float("nan")), 3),
+                    "vmd_ft": _num(alert.metrics.get("vmd_ft", float("nan")), 0),
+                }
+            )
+    return {
+        "party": label.get(party, party),
+        "at": _iso(now),
+        "own": own,
+        "traffic": traffic,
+        ("alerts" if include_alerts else "alert_ids"): views,
+    }

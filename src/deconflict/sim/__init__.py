@@ -1,0 +1,1 @@
+"""The seeded demo scenario simulator (pure: a function of scenario time)."""

@@ -1,0 +1,138 @@
+"""Helpers for the live API tests: a real server on a free port and an SSE reader."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from deconflict.broker import parties
+from deconflict.cli.demo import BackgroundServer
+from deconflict.live.engine import LiveConfig
+from deconflict.settings import Settings
+from deconflict.store.base import Database
+from deconflict.store.migrate import upgrade
+from deconflict.web.routes.alerts import live_app
+from deconflict.web.routes.tracks import LiveEngine
+
+
+@dataclass
+class LiveEnv:
+    """A running broker with parties and one duty-officer (and viewer) key each."""
+
+    server: BackgroundServer
+    app: Any
+    db_url: str
+    party_ids: dict[str, str]
+    keys: dict[str, str]
+    client: httpx.Client = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.client = httpx.Client(base_url=self.server.url, timeout=30.0)
+
+    def h(self, who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys[who]}"}
+
+    @property
+    def engine(self) -> LiveEngine:
+        deadline = time.monotonic() + 20
+        while getattr(self.app.state, "live_engine", None) is None:
+            if time.monotonic() > deadline:
+                raise AssertionError("live engine did not start")
+            time.sleep(0.02)
+        engine: LiveEngine = self.app.state.live_engine
+        return engine
+
+    def close(self) -> None:
+        self.client.close()
+        self.server.stop()
+
+
+def start_env(
+    tmp_path: Path,
+    names: tuple[str, ...],
+    config: LiveConfig | Callable[[dict[str, str]], LiveConfig],
+) -> LiveEnv:
+    url = f"sqlite:///{(tmp_path / 'live.sqlite3').as_posix()}"
+    upgrade(url)
+    db = Database(url)
+    now = datetime.now(UTC)
+    ids: dict[str, str] = {}
+    keys: dict[str, str] = {}
+    try:
+        with db.write() as s:
+            for name in names:
+                ids[name] = parties.create_party(s, name, now=now).id
+                for role in ("duty_officer", "viewer"):
+                    _, keys[f"{name}.{role}"] = parties.create_key(s, ids[name], role, now=now)
+    finally:
+        db.dispose()
+    settings = Settings(
+        db_url=url,
+        data_dir=tmp_path,
+        sse_heartbeat_s=0.5,
+        sse_poll_s=0.5,
+        sqlite_synchronous="NORMAL",
+    )
+    if callable(config):
+        config = config(ids)
+    app = live_app(settings, config=config)
+    server = BackgroundServer(app)
+    server.start()
+    env = LiveEnv(server, app, url, ids, keys)
+    _ = env.engine
+    return env
+
+
+class StreamReader:
+    """Reads one party's ``/v1/stream`` in a thread and collects the events."""
+
+    def __init__(self, base_url: str, key: str, last_event_id: int | None = 0) -> None:
+        self.events: list[dict[str, Any]] = []
+        self._stop = threading.Event()
+        headers = {"Authorization": f"Bearer {key}"}
+        if last_event_id is not None:
+            headers["Last-Event-ID"] = str(last_event_id)
+        self._thread = threading.Thread(target=self._run, args=(base_url, headers), daemon=True)
+        self._thread.start()
+
+    def _run(self, base_url: str, headers: dict[str, str]) -> None:
+        with (
+            httpx.Client(base_url=base_url, timeout=httpx.Timeout(30.0)) as client,
+            client.stream("GET", "/v1/stream", headers=headers) as response,
+        ):
+            current: dict[str, Any] = {}
+            for line in response.iter_lines():
+                if self._stop.is_set():
+                    return
+                if line.startswith("id:"):
+                    current["id"] = int(line[3:].strip())
+                elif line.startswith("event:"):
+                    current["event"] = line[6:].strip()
+                elif line.startswith("data:"):
+                    current["data"] = json.loads(line[5:].strip())
+                elif line == "" and "event" in current:
+                    self.events.append(current)
+                    current = {}
+
+    def of_kind(self, kind: str) -> list[dict[str, Any]]:
+        return [e for e in list(self.events) if e["event"] == kind]
+
+    def wait_for(self, predicate: Any, timeout_s: float = 20.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            for event in list(self.events):
+                if predicate(event):
+                    return event
+            time.sleep(0.05)
+        raise AssertionError(f"no matching event in {timeout_s} s; got {len(self.events)}")
+
+    def stop(self) -> None:
+        self._stop.set()
