@@ -1,0 +1,100 @@
+// HTTP client for the broker API: bearer-key auth, RFC 9457 problem details, "unavailable" detection.
+
+import {noteServerDate} from './util.js';
+
+export class ApiError extends Error {
+  /**
+   * @param {number} status HTTP status (0 = network failure)
+   * @param {string} message human text (problem `detail` or `title`)
+   * @param {object|null} problem the problem+json body, if any
+   */
+  constructor(status, message, problem = null) {
+    super(message);
+    this.status = status;
+    this.problem = problem;
+  }
+
+  /** True when the endpoint does not exist on this server (not built / not registered). */
+  get unavailable() {
+    return this.status === 404 || this.status === 405 || this.status === 501;
+  }
+
+  /** True when the server could not be reached at all. */
+  get network() {
+    return this.status === 0;
+  }
+}
+
+export class Api {
+  /** @param {string} key the party's API key */
+  constructor(key, base = '') {
+    this.key = key;
+    this.base = base;
+    this.lastOkMs = NaN;
+  }
+
+  async request(method, path, body = undefined, {timeoutMs = 8000} = {}) {
+    const headers = {Accept: 'application/json', Authorization: `Bearer ${this.key}`};
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    const ctrl = new AbortController();
+    const timer = setTimeout(() => ctrl.abort(), timeoutMs);
+    let res;
+    try {
+      res = await fetch(this.base + path, {
+        method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+        signal: ctrl.signal, cache: 'no-store',
+      });
+    } catch (err) {
+      throw new ApiError(0, `server unreachable (${err.name === 'AbortError' ? 'timeout' : err.message})`);
+    } finally {
+      clearTimeout(timer);
+    }
+    noteServerDate(res.headers.get('Date'));
+    const text = await res.text();
+    let data = null;
+    if (text) {
+      try { data = JSON.parse(text); } catch { data = text; }
+    }
+    if (!res.ok) {
+      let message = `${res.status} ${res.statusText}`;
+      if (data && typeof data === 'object') {
+        const fields = Array.isArray(data.errors)
+          ? data.errors.map((e) => `${e.field}: ${e.reason}`).join('; ') : '';
+        message = data.detail || data.title || message;
+        if (typeof message !== 'string') message = JSON.stringify(message);
+        if (fields) message += ` (${fields})`;
+      }
+      throw new ApiError(res.status, message, typeof data === 'object' ? data : null);
+    }
+    this.lastOkMs = Date.now();
+    return data;
+  }
+
+  get(path, opts) { return this.request('GET', path, undefined, opts); }
+  post(path, body = {}, opts) { return this.request('POST', path, body, opts); }
+
+  /** GET trying each path in turn; the first that exists wins (for endpoints whose name may vary). */
+  async getFirst(paths) {
+    let last = null;
+    for (const path of paths) {
+      try {
+        return await this.get(path);
+      } catch (err) {
+        last = err;
+        if (!(err instanceof ApiError) || !err.unavailable) throw err;
+      }
+    }
+    throw last;
+  }
+}
+
+/** Text for a panel when a call failed. */
+export function failureText(err, what) {
+  if (err instanceof ApiError) {
+    if (err.unavailable) return `${what}: unavailable on this server`;
+    if (err.network) return `${what}: server unreachable`;
+    if (err.status === 401 || err.status === 403) return `${what}: not permitted for this key`;
+    return `${what}: ${err.message}`;
+  }
+  return `${what}: ${err && err.message ? err.message : err}`;
+}
