@@ -49,6 +49,7 @@ $(VENV)/.bench-ok: $(VENV)/.ok
 
 # Front-end assets from the npm registry, copied next to the dashboard (gitignored, never a CDN).
 VENDOR := src/deconflict/web/static/vendor
+DOCS_ASSETS := src/deconflict/web/docs_assets
 assets: $(VENDOR)/.ok
 $(VENDOR)/.ok: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -56,7 +57,10 @@ $(VENDOR)/.ok: package.json package-lock.json
 	cp node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css \
 	   node_modules/topojson-client/dist/topojson-client.min.js \
 	   node_modules/world-atlas/countries-50m.json node_modules/world-atlas/countries-110m.json $(VENDOR)/
+	mkdir -p $(DOCS_ASSETS)
+	cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css \
+	   node_modules/swagger-ui-dist/favicon-32x32.png $(DOCS_ASSETS)/
 	touch $@
 
 clean:
-	rm -rf $(VENV) node_modules $(VENDOR) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) node_modules $(VENDOR) $(DOCS_ASSETS) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -237,6 +237,11 @@ def run_demo(
     console.print(f"  database: {db_path}")
     for party in DEMO_PARTIES:
         console.print(f"  {party:6} duty officer key: {setup.keys[party]}")
+    for party in DEMO_PARTIES:
+        # The key travels in the URL fragment, which the browser never sends to the server.
+        console.print(
+            f"  {party:6} dashboard (signs in directly): {server.url}/#key={setup.keys[party]}"
+        )
     console.print(f"  operator key: {setup.operator_key}")
     start = datetime.now(UTC)
     scenario = Scenario(seed, start=start)
