@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from geo_helpers import circle, corridor, offset, orbit, vol
 
 from deconflict.geo.core import Core, core_distance_m, point_segment_distance_m
 from deconflict.geo.ellipsoid import (
@@ -21,6 +20,7 @@ from deconflict.geo.ellipsoid import (
 )
 from deconflict.geo.footprints import PolygonFootprint
 from deconflict.strategic import check_pair
+from geodesy_builders import circle, corridor, offset, orbit, vol
 
 LATITUDES = [0.0, 30.0, 45.0, 60.0, 75.0, 85.0, 89.5, -45.0, -89.5]
 CM = 0.01

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-from geo_helpers import circle, corridor, offset, square, vol
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -14,6 +13,7 @@ from deconflict.geo.bounds import circle_boxes, core_boxes
 from deconflict.geo.core import Core
 from deconflict.geo.ellipsoid import GEOD
 from deconflict.strategic.conflicts import check_pair, check_pairs
+from geodesy_builders import circle, corridor, offset, square, vol
 
 LATS = st.one_of(st.floats(-80.0, 80.0), st.floats(80.0, 89.99), st.floats(-89.99, -80.0))
 LONS = st.one_of(st.floats(-180.0, 180.0), st.floats(179.0, 181.0), st.floats(-181.0, -179.0))

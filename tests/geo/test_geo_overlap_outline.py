@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import shapely
-from geo_helpers import circle, corridor, offset, square
 
 from deconflict.geo.core import Core, core_distance_m, pair_plane
 from deconflict.geo.overlap import OUTLINE_SAG_M, buffered_planar, planar_to_geojson
+from geodesy_builders import circle, corridor, offset, square
 
 
 @pytest.mark.parametrize("lat", [0.0, 47.0, 80.0])

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 import shapely
 from shapely.geometry import shape
-from strategic_helpers import at, circle, corridor, offset, square, vol
 
 from deconflict.geo.ellipsoid import GEOD
 from deconflict.strategic import (
@@ -18,6 +17,7 @@ from deconflict.strategic import (
     find_conflicts,
 )
 from deconflict.units import nm_to_m
+from geodesy_builders import at, circle, corridor, offset, square, vol
 
 
 def test_time_touching_is_a_conflict_unless_half_open() -> None:

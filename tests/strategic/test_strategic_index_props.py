@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategic_helpers import circle, corridor, offset, square, vol
 
 from deconflict.strategic import Volume4D, VolumeIndex, check_pair
 from deconflict.strategic.index import volume_boxes, volume_filter_row
+from geodesy_builders import circle, corridor, offset, square, vol
 
 
 def _boxes_meet(a: list, b: list) -> bool:  # type: ignore[type-arg]

@@ -6,7 +6,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from strategic_helpers import T0, at, circle, corridor, orbit, square, vol
 
 from deconflict.errors import InvalidInputError
 from deconflict.strategic import (
@@ -24,6 +23,7 @@ from deconflict.strategic import (
     find_conflicts,
     zone_requirements,
 )
+from geodesy_builders import T0, at, circle, corridor, orbit, square, vol
 
 VOLUME_JSON: dict[str, Any] = {
     "id": "v1",

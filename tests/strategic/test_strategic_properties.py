@@ -7,7 +7,6 @@ from dataclasses import replace
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategic_helpers import circle, corridor, offset, orbit, square, vol
 
 from deconflict.geo.ellipsoid import GEOD
 from deconflict.geo.footprints import (
@@ -25,6 +24,7 @@ from deconflict.strategic import (
     check_pair,
     find_all_conflicts,
 )
+from geodesy_builders import circle, corridor, offset, orbit, square, vol
 
 LATS = st.one_of(st.floats(-80.0, 80.0), st.floats(84.0, 89.95), st.floats(-89.95, -84.0))
 LONS = st.one_of(st.floats(-180.0, 180.0), st.floats(178.5, 181.5), st.floats(-181.5, -178.5))

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from shapely.geometry import shape
-from strategic_helpers import corridor, vol
 
 from deconflict.strategic import (
     AltitudeReference,
@@ -17,6 +16,7 @@ from deconflict.strategic import (
     find_all_conflicts,
     footprint_from_json,
 )
+from geodesy_builders import corridor, vol
 
 
 def _siv_volumes(shared_data: Path) -> list:  # type: ignore[type-arg]

@@ -1,4 +1,4 @@
-"""Builders shared by the geo tests (exact geodesic constructions with pyproj.Geod)."""
+"""Exact geodesic constructions with pyproj.Geod, shared by the geo and strategic tests."""
 
 from __future__ import annotations
 
