@@ -1,6 +1,6 @@
 """Broker benchmark: notice submission with the conflict check, over HTTP on loopback.
 
-1. Latency: ``deconflict serve`` (a subprocess, SQLite, synchronous=FULL) holding N stored live
+1. Latency: ``deconflict serve`` (a subprocess, SQLite, synchronous=NORMAL) holding N stored live
    volumes (default 100,000; one per notice, spread over a 30 x 20 degree region and 30 days);
    one measured client submits notices one after another while a second, concurrent client
    submits too. Reports p50/p95/p99 of the measured client (target: p95 <= 50 ms).

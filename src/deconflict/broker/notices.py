@@ -69,7 +69,12 @@ from deconflict.strategic import (
 )
 
 log = logging.getLogger("deconflict.broker")
-#: Hot-path statements, built once (SQLAlchemy reuses their compiled form).
+#: Hot-path statements, built once (SQLAlchemy reuses their compiled form); the INSERTs are
+#: executed with a parameter dict, so they are compiled and cache-keyed once, not per call.
+_INSERT_NOTICE = insert(notices)
+_INSERT_CONFLICT = insert(conflicts)
+_CATALOG_INFO = "deconflict.notice_catalog"
+"""``session.info`` key: the catalog already validated in this write transaction."""
 _PROBE_COUNT = select(func.count(), func.min(probe_events.c.at)).where(
     probe_events.c.party_id == bindparam("party_id"), probe_events.c.at > bindparam("since")
 )
@@ -210,7 +215,7 @@ class NoticeService:
                         "end_at": max(v.end for v in draft.volumes),
                         "change_seq": seq,
                     }
-                    session.execute(insert(notices).values(**values))
+                    session.execute(_INSERT_NOTICE, values)
                     created = self._record(session, party_id, notice_id, found, late, now)
                     row = SimpleNamespace(**values)
                     _audit_notice(session, "notice.notified", row, now)
@@ -496,10 +501,18 @@ class NoticeService:
         return WriteResult(int(row.status), dict(row.response), "replay", replayed=True)
 
     def _catalog(self, session: Session) -> _Catalog:
-        """Parties, signing keys, agreements and lines, re-read only when their version moved."""
+        """Parties, signing keys, agreements and lines, re-read only when their version moved.
+
+        Checked once per write transaction (the transaction holds the strategic lock; notice
+        writes never change the catalog), then remembered in ``session.info``.
+        """
+        checked: _Catalog | None = session.info.get(_CATALOG_INFO)
+        if checked is not None:
+            return checked
         version = catalog_version(session)
         cached = self._catalog_cache
         if cached is not None and cached.version == version:
+            session.info[_CATALOG_INFO] = cached
             return cached
         names: dict[str, str] = {}
         signing: dict[str, tuple[str, bytes]] = {}
@@ -515,6 +528,7 @@ class NoticeService:
         for ln in list_lines(session):
             lines.setdefault(ln.agreement_id, []).append(ln)
         self._catalog_cache = _Catalog(version, names, signing, list_agreements(session), lines, {})
+        session.info[_CATALOG_INFO] = self._catalog_cache
         return self._catalog_cache
 
     def _pairings(
@@ -713,7 +727,7 @@ class NoticeService:
                     "status": "active",
                     "created_at": now,
                 }
-                session.execute(insert(conflicts).values(**values))
+                session.execute(_INSERT_CONFLICT, values)
                 row = SimpleNamespace(**values)
                 public = conflict_public(row)
                 publish(session, viewer, "conflict", public, now=now)

@@ -33,6 +33,8 @@ KINDS: frozenset[str] = frozenset(
 OUTBOX_LOCK_KEY = 0x0DEC0B0C5
 #: ``Session.info`` key set when the transaction published an event.
 _DIRTY = "deconflict.outbox_dirty"
+#: Prebuilt (compiled and cache-keyed once) INSERT of one event, returning its id.
+_INSERT_EVENT = insert(outbox).returning(outbox.c.id)
 
 
 @dataclass(frozen=True)
@@ -75,14 +77,13 @@ def publish(
     if bind.dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": OUTBOX_LOCK_KEY})
     event_id = session.execute(
-        insert(outbox)
-        .values(
-            party_id=party_id,
-            kind=kind,
-            payload=dict(payload),
-            created_at=now or datetime.now(UTC),
-        )
-        .returning(outbox.c.id)
+        _INSERT_EVENT,
+        {
+            "party_id": party_id,
+            "kind": kind,
+            "payload": dict(payload),
+            "created_at": now or datetime.now(UTC),
+        },
     ).scalar_one()
     session.info[_DIRTY] = True
     return int(event_id)

@@ -19,6 +19,9 @@ import hashlib
 import hmac
 import re
 import secrets
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, get_args
@@ -27,6 +30,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from deconflict.errors import InvalidInputError, NotFoundError, UnauthorizedError
+from deconflict.store.base import AUTH_CHANGED_INFO
 from deconflict.store.tables import api_keys, bump_catalog, parties
 
 Role = Literal["viewer", "duty_officer", "party_admin", "operator"]
@@ -241,6 +245,7 @@ def revoke_key(
         raise NotFoundError(f"no key {key_id!r}")
     if row.revoked_at is None:
         session.execute(update(api_keys).where(api_keys.c.key_id == key_id).values(revoked_at=now))
+        session.info[AUTH_CHANGED_INFO] = True  # drop cached authentications at commit
     return _key_row_to(session.execute(q).one())
 
 
@@ -250,6 +255,13 @@ def authenticate(session: Session, token: str, *, now: datetime) -> Principal:
     Unknown, malformed, revoked and expired keys and keys of suspended parties all get the same
     answer, and an unknown key id still costs one hash so timing does not reveal which ids exist.
     """
+    return authenticate_key(session, token, now=now)[0]
+
+
+def authenticate_key(
+    session: Session, token: str, *, now: datetime
+) -> tuple[Principal, datetime | None]:
+    """:func:`authenticate`, also returning the key's expiry (UTC, None: never)."""
     bad = UnauthorizedError("invalid, revoked or expired API key")
     m = _KEY_RE.match(token.strip())
     if not m:
@@ -265,7 +277,63 @@ def authenticate(session: Session, token: str, *, now: datetime) -> Principal:
         raise bad
     if row.party_id is not None and row.suspended:
         raise bad
-    return Principal(key_id=key_id, party_id=row.party_id, party_name=row.party_name, role=row.role)
+    principal = Principal(
+        key_id=key_id, party_id=row.party_id, party_name=row.party_name, role=row.role
+    )
+    return principal, row.expires_at
+
+
+class PrincipalCache:
+    """Recently verified keys of one server process, so a busy client is not looked up and
+    hashed on every request.
+
+    An entry is used only while all hold: younger than ``ttl_s`` (monotonic clock), the key not
+    expired at the request time, and the database's ``auth_epoch`` unchanged since the lookup
+    (a revocation committed through this process bumps it: effective at once). A revocation by
+    another process (the CLI, another server) takes effect within ``ttl_s``. Failures are never
+    cached. Entries are keyed by the SHA-256 of the presented key, never the key itself.
+    """
+
+    def __init__(
+        self,
+        ttl_s: float = 1.0,
+        *,
+        max_entries: int = 4096,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._entries: dict[bytes, tuple[Principal, datetime | None, float, int]] = {}
+
+    @staticmethod
+    def _key(token: str) -> bytes:
+        return hashlib.sha256(token.strip().encode("utf-8", "surrogatepass")).digest()
+
+    def get(self, token: str, *, now: datetime, epoch: int) -> Principal | None:
+        """The cached principal of ``token``, or None (not cached, stale, expired, revoked)."""
+        key = self._key(token)
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit is None:
+                return None
+            principal, expires_at, stored_at, stored_epoch = hit
+            fresh = self._clock() - stored_at < self.ttl_s and stored_epoch == epoch
+            if fresh and (expires_at is None or expires_at > now):
+                return principal
+            del self._entries[key]
+            return None
+
+    def put(
+        self, token: str, principal: Principal, expires_at: datetime | None, *, epoch: int
+    ) -> None:
+        """Remember a successful authentication made at ``epoch`` (read before the lookup)."""
+        key = self._key(token)
+        with self._lock:
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()
+            self._entries[key] = (principal, expires_at, self._clock(), epoch)
 
 
 def set_signing_key(

@@ -40,6 +40,10 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 #: Advisory-lock key (PostgreSQL) serialising strategic check-then-insert across processes.
 STRATEGIC_LOCK_KEY = 0x0DEC0F11C7
 
+#: ``Session.info`` flag: the transaction changed credentials (a key revoked); when it commits,
+#: :attr:`Database.auth_epoch` moves on so cached authentications are dropped.
+AUTH_CHANGED_INFO = "deconflict.auth_changed"
+
 
 def normalise_url(url: str) -> str:
     """Map ``postgresql://`` / ``postgres://`` and bare psycopg DSNs to ``postgresql+psycopg://``.
@@ -168,6 +172,13 @@ class Database:
         self.reader_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
         #: In-process lock for check-then-insert sequences that must not interleave.
         self.strategic_lock = threading.RLock()
+        #: Bumped after each commit that changed credentials (see :data:`AUTH_CHANGED_INFO`).
+        self.auth_epoch = 0
+        event.listen(self.writer_sessions, "after_commit", self._after_commit)
+
+    def _after_commit(self, session: Session) -> None:
+        if session.info.pop(AUTH_CHANGED_INFO, False):
+            self.auth_epoch += 1
 
     @contextmanager
     def write(self) -> Iterator[Session]:

@@ -7,10 +7,14 @@ Layout
   vertical buffer, so the filter never drops a possible conflict);
 * its buffered footprint becomes one or two lon/lat boxes
   (:func:`deconflict.geo.bounds.core_boxes`);
-* boxes live in a **main** ``shapely.STRtree`` (static, bulk-built) plus a small **delta** array
-  scanned with numpy; removals set a tombstone. The main tree is rebuilt when the delta exceeds
-  ``max(REBUILD_MIN_DELTA, REBUILD_FRACTION * main)`` boxes or tombstones exceed a quarter of
-  the slots, so inserts are amortised O(log n) and a query never scans all volumes.
+* boxes live in three tiers, like a small log-structured merge tree: a **main**
+  ``shapely.STRtree`` (static, bulk-built), a **mid** STRtree of recent boxes and a **delta** of
+  the newest boxes in growing numpy arrays (amortised O(1) append) scanned with numpy; removals
+  set a tombstone. The delta is merged into the mid tree when it exceeds :data:`DELTA_MAX`
+  boxes (a rebuild costing O(mid)); the mid tree into the main tree when it exceeds
+  ``max(REBUILD_MIN_DELTA, REBUILD_FRACTION * main)`` boxes, or when tombstones exceed a quarter
+  of the slots. Inserts are amortised O(log n), the expensive full rebuild happens every
+  ``REBUILD_FRACTION * n`` inserts only, and a query never scans all volumes.
 
 A query returns candidate keys only; the verdict is always the exact
 :func:`deconflict.strategic.conflicts.check_pair`.
@@ -35,8 +39,11 @@ from deconflict.strategic.volume import Volume4D
 REBUILD_MIN_DELTA: Final = 256
 """Delta boxes tolerated before the main tree is rebuilt, at least."""
 
-REBUILD_FRACTION: Final = 0.05
-"""Delta boxes tolerated before rebuilding, as a fraction of the main tree's boxes."""
+REBUILD_FRACTION: Final = 0.25
+"""Mid-tree boxes tolerated before the main tree is rebuilt, as a fraction of the main tree's."""
+
+DELTA_MAX: Final = 512
+"""Delta boxes (scanned linearly by every query) before they are merged into the mid tree."""
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -87,8 +94,12 @@ class VolumeIndex:
         self._main_boxes = np.zeros((0, 4))
         self._main_slot = np.zeros(0, dtype=np.int64)
         self._tree: shapely.STRtree | None = None
-        self._delta_boxes: list[Box] = []
-        self._delta_slot: list[int] = []
+        self._mid_boxes = np.zeros((0, 4))
+        self._mid_slot = np.zeros(0, dtype=np.int64)
+        self._mid_tree: shapely.STRtree | None = None
+        self._delta_boxes = np.zeros((64, 4))
+        self._delta_slot = np.zeros(64, dtype=np.int64)
+        self._nd = 0
         self._dead = 0
 
     # ------------------------------------------------------------------------ mutation
@@ -148,15 +159,26 @@ class VolumeIndex:
                 other_width.append(volume.buffered_width_m)
         if other_slot:
             owner, boxes = many_core_boxes(other_cores, np.asarray(other_width))
-            self._delta_boxes.extend(map(tuple, boxes.tolist()))
-            self._delta_slot.extend(np.asarray(other_slot, dtype=np.int64)[owner].tolist())
+            self._append_delta(np.asarray(other_slot, dtype=np.int64)[owner], boxes)
         if circ_rows:
             rows = np.asarray(circ_rows, dtype=np.float64)
             owner, boxes = circle_boxes(rows[:, 0], rows[:, 1], rows[:, 2])
-            slots = np.asarray(circ_slot, dtype=np.int64)[owner]
-            self._delta_boxes.extend(map(tuple, boxes.tolist()))
-            self._delta_slot.extend(slots.tolist())
+            self._append_delta(np.asarray(circ_slot, dtype=np.int64)[owner], boxes)
         self._maybe_rebuild()
+
+    def _append_delta(self, slots: IntArray, boxes: FloatArray) -> None:
+        """Append boxes to the delta arrays (capacity doubles: amortised O(1) per box)."""
+        need = self._nd + len(slots)
+        if need > len(self._delta_slot):
+            cap = max(need, 2 * len(self._delta_slot))
+            grown_boxes = np.zeros((cap, 4))
+            grown_boxes[: self._nd] = self._delta_boxes[: self._nd]
+            grown_slot = np.zeros(cap, dtype=np.int64)
+            grown_slot[: self._nd] = self._delta_slot[: self._nd]
+            self._delta_boxes, self._delta_slot = grown_boxes, grown_slot
+        self._delta_boxes[self._nd : need] = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+        self._delta_slot[self._nd : need] = slots
+        self._nd = need
 
     def remove(self, key: str) -> None:
         """Remove the volume stored under ``key`` (tombstone; O(1) amortised)."""
@@ -169,20 +191,39 @@ class VolumeIndex:
         self._maybe_rebuild()
 
     def _maybe_rebuild(self) -> None:
-        main = len(self._main_slot)
-        if len(self._delta_slot) > max(REBUILD_MIN_DELTA, REBUILD_FRACTION * main) or (
-            self._dead > max(REBUILD_MIN_DELTA, self._n // 4)
-        ):
+        limit = max(REBUILD_MIN_DELTA, REBUILD_FRACTION * len(self._main_slot))
+        if self._dead > max(REBUILD_MIN_DELTA, self._n // 4):
             self.rebuild()
+        elif self._nd > min(DELTA_MAX, limit):
+            if len(self._mid_slot) + self._nd > limit:
+                self.rebuild()
+            else:
+                self._merge_delta_into_mid()
+
+    def _merge_delta_into_mid(self) -> None:
+        """Rebuild the mid tree from its live boxes plus the delta (O(mid + delta))."""
+        nd = self._nd
+        boxes = np.concatenate([self._mid_boxes, self._delta_boxes[:nd]])
+        slots = np.concatenate([self._mid_slot, self._delta_slot[:nd]])
+        keep = self._alive[slots]
+        self._mid_boxes, self._mid_slot = boxes[keep], slots[keep]
+        self._mid_tree = (
+            shapely.STRtree(shapely.box(*self._mid_boxes.T)) if len(self._mid_slot) else None
+        )
+        self._nd = 0
 
     def rebuild(self) -> None:
-        """Merge the delta into a fresh main tree and drop tombstoned boxes."""
-        boxes = np.concatenate([self._main_boxes, np.asarray(self._delta_boxes).reshape(-1, 4)])
-        slots = np.concatenate([self._main_slot, np.asarray(self._delta_slot, dtype=np.int64)])
+        """Merge the mid tree and the delta into a fresh main tree; drop tombstoned boxes."""
+        nd = self._nd
+        boxes = np.concatenate([self._main_boxes, self._mid_boxes, self._delta_boxes[:nd]])
+        slots = np.concatenate([self._main_slot, self._mid_slot, self._delta_slot[:nd]])
         keep = self._alive[slots]
         self._main_boxes, self._main_slot = boxes[keep], slots[keep]
         self._tree = shapely.STRtree(shapely.box(*self._main_boxes.T)) if len(slots) else None
-        self._delta_boxes, self._delta_slot = [], []
+        self._mid_boxes = np.zeros((0, 4))
+        self._mid_slot = np.zeros(0, dtype=np.int64)
+        self._mid_tree = None
+        self._nd = 0
         if self._dead > max(REBUILD_MIN_DELTA, self._n // 4):
             self._compact()
 
@@ -241,13 +282,19 @@ class VolumeIndex:
         owner, boxes = self._boxes_of(volumes)
         found_owner: list[IntArray] = []
         found_slot: list[IntArray] = []
-        if self._tree is not None:
-            hits = self._tree.query(shapely.box(*boxes.T))
-            found_owner.append(owner[hits[0]])
-            found_slot.append(self._main_slot[hits[1]])
-        if self._delta_slot:
-            db = np.asarray(self._delta_boxes)
-            ds = np.asarray(self._delta_slot, dtype=np.int64)
+        if self._tree is not None or self._mid_tree is not None:
+            query_boxes = shapely.box(*boxes.T)
+            for tree, tree_slot in (
+                (self._tree, self._main_slot),
+                (self._mid_tree, self._mid_slot),
+            ):
+                if tree is not None:
+                    hits = tree.query(query_boxes)
+                    found_owner.append(owner[hits[0]])
+                    found_slot.append(tree_slot[hits[1]])
+        if self._nd:
+            db = self._delta_boxes[: self._nd]
+            ds = self._delta_slot[: self._nd]
             m = (
                 (db[None, :, 0] <= boxes[:, None, 2])
                 & (db[None, :, 2] >= boxes[:, None, 0])

@@ -32,6 +32,7 @@ from sqlalchemy import event
 
 from deconflict import __version__
 from deconflict.broker.outbox import OutboxNotifier
+from deconflict.broker.parties import PrincipalCache
 from deconflict.settings import Settings
 from deconflict.store.base import Database
 from deconflict.store.migrate import check_current
@@ -42,6 +43,10 @@ from deconflict.web.routes import load_route_modules
 BackgroundTask = Callable[[FastAPI], Awaitable[None]]
 StartupHook = Callable[[FastAPI], None]
 log = logging.getLogger("deconflict.web")
+#: How long a verified API key is trusted without a database read, s (a revocation through this
+#: process applies at once; through another process, within this time).
+AUTH_CACHE_TTL_S = 1.0
+
 _DOCS_ASSETS = Path(__file__).resolve().parent / "docs_assets"
 
 
@@ -79,6 +84,7 @@ def create_app(settings: Settings, *, background_tasks: Sequence[BackgroundTask]
         notifier.bind(asyncio.get_running_loop())
         event.listen(db.writer_sessions, "after_commit", notifier.after_commit)
         event.listen(db.writer_sessions, "after_soft_rollback", _soft_rollback(notifier))
+        app.state.principal_cache = PrincipalCache(ttl_s=AUTH_CACHE_TTL_S)
         app.state.db = db
         for hook in hooks:
             await anyio.to_thread.run_sync(hook, app)

@@ -15,11 +15,12 @@ from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from deconflict.broker.parties import Principal, Role, authenticate
+from deconflict.broker.parties import Principal, PrincipalCache, Role, authenticate_key
 from deconflict.errors import ForbiddenError, UnauthorizedError
 from deconflict.settings import Settings
 from deconflict.store.base import Database
@@ -84,17 +85,32 @@ def _token(request: Request) -> str:
 _bearer_scheme = HTTPBearer(auto_error=False, description="API key: dk_<key_id>_<secret>")
 
 
-def get_principal(
+def _authenticate(db: Database, token: str, now: datetime) -> tuple[Principal, datetime | None]:
+    with db.read() as session:
+        return authenticate_key(session, token, now=now)
+
+
+async def get_principal(
     request: Request,
     _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_scheme)] = None,
 ) -> Principal:
-    """Authenticate the caller (cached on the request)."""
+    """Authenticate the caller (cached on the request; recently verified keys are taken from
+    the app's :class:`PrincipalCache` without a database read or a thread hop)."""
     cached: Principal | None = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
     token = _token(request)
-    with _database(request).read() as session:
-        principal = authenticate(session, token, now=datetime.now(UTC))
+    db = _database(request)
+    now = datetime.now(UTC)
+    keys: PrincipalCache | None = getattr(request.app.state, "principal_cache", None)
+    epoch = db.auth_epoch  # read before the lookup: a revocation committed after it wins
+    hit = keys.get(token, now=now, epoch=epoch) if keys is not None else None
+    if hit is not None:
+        principal = hit
+    else:
+        principal, expires_at = await anyio.to_thread.run_sync(_authenticate, db, token, now)
+        if keys is not None:
+            keys.put(token, principal, expires_at, epoch=epoch)
     request.state.principal = principal
     return principal
 
