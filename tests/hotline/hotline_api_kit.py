@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from deconflict.broker import parties
+from deconflict.broker import agreements, parties
 from deconflict.settings import Settings
 from deconflict.store import hotline_sql
 from deconflict.store.base import Database, metadata
@@ -50,8 +50,13 @@ class HotlineEnv:
 
 
 @contextmanager
-def hotline_env(url: str, *, tick_s: float = 3600.0) -> Iterator[HotlineEnv]:
+def hotline_env(
+    url: str, *, tick_s: float = 3600.0, pseudonyms: bool = False
+) -> Iterator[HotlineEnv]:
     """Seed parties and keys and start the app; its hotline ticker runs every ``tick_s``.
+
+    The three parties share one agreement (the hotline only connects parties that do), with
+    pseudonyms when ``pseudonyms`` is true.
 
     Tests drive escalation explicitly with :func:`hotline_tick` and a chosen ``now``; the
     background ticker (real clock) is slowed down unless a test asks for it.
@@ -67,6 +72,14 @@ def hotline_env(url: str, *, tick_s: float = 3600.0) -> Iterator[HotlineEnv]:
             for role in ("viewer", "duty_officer", "party_admin"):
                 keys[f"{name}.{role}"] = parties.create_key(s, ids[name], role, now=now)[1]
         keys["operator"] = parties.create_key(s, None, "operator", now=now)[1]
+        agreements.create_agreement(
+            s,
+            "hotline test agreement",
+            policy="advisory",
+            parties=list(ids.values()),
+            now=now,
+            use_pseudonyms=pseudonyms,
+        )
     settings = Settings(db_url=url, sqlite_synchronous="NORMAL")
     saved = hotline_routes.DEFAULT_TICK_S
     hotline_routes.DEFAULT_TICK_S = tick_s

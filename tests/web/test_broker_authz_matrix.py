@@ -11,12 +11,14 @@ party B's allowed roles get the same 404 as for a missing resource.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
 from broker_testkit import BrokerEnv, circle, notice
 from starlette.routing import Mount, Route
 
+import deconflict.web.app as web_app
 from deconflict.broker import parties
 from deconflict.store.base import Database
 
@@ -110,6 +112,10 @@ ACL: dict[tuple[str, str], Acl] = {
     ("GET", "/v1/alerts"): Acl(PARTY),
     ("POST", "/v1/alerts/{alert_id}/ack"): Acl(WRITER, body={"x": 1}),
 }
+
+# Swagger UI's assets are mounted only when `make assets` vendored them (see web/app.py).
+if (Path(web_app.__file__).resolve().parent / "docs_assets" / "swagger-ui-bundle.js").is_file():
+    ACL[("GET", "/docs-assets/{path:path}")] = Acl(PUBLIC, public=True)
 
 PRINCIPALS = ("anonymous", "A.viewer", "A.duty_officer", "A.party_admin", "operator")
 

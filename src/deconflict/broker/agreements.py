@@ -264,3 +264,106 @@ def list_lines(session: Session, agreement_id: str | None = None) -> list[Line]:
         )
         for r in session.execute(q)
     ]
+
+
+# --------------------------------------------------------------------------- display names
+# One resolver for every place a party is shown to another (conflict records, hotline, live
+# alerts): the governing shared agreement is chosen as the strategic check chooses it (an F3548
+# agreement first, else the first by name); its ``use_pseudonyms`` decides pseudonym or name.
+
+
+@dataclass(frozen=True)
+class Counterpart:
+    """How one party (``party_id``) is shown to a viewer.
+
+    ``label`` is the name the viewer sees and addresses it by; ``handle`` the identifier shown in
+    id fields (the pseudonym under a pseudonymous agreement, else the party id); ``shared`` says
+    whether the two parties share an agreement.
+    """
+
+    party_id: str
+    label: str
+    handle: str
+    pseudonymous: bool
+    shared: bool
+
+
+def _governing(candidates: Sequence[Agreement], viewer: str, other: str) -> Agreement | None:
+    shared = [a for a in candidates if viewer in a.members and other in a.members]
+    strict = [a for a in shared if a.policy == "f3548"]
+    return strict[0] if strict else (shared[0] if shared else None)
+
+
+def _counterparts_of(
+    every: Sequence[Agreement], names: Mapping[str, str], viewer: str
+) -> dict[str, Counterpart]:
+    mine = [a for a in every if viewer in a.members]
+    out: dict[str, Counterpart] = {}
+    for pid, name in names.items():
+        if pid == viewer:
+            continue
+        agreement = _governing(mine, viewer, pid)
+        if agreement is not None and agreement.use_pseudonyms:
+            pseudonym = agreement.members[pid]
+            out[pid] = Counterpart(pid, pseudonym, pseudonym, True, True)
+        else:
+            out[pid] = Counterpart(pid, name, pid, False, agreement is not None)
+    return out
+
+
+def _party_names(session: Session) -> dict[str, str]:
+    from deconflict.store.tables import parties
+
+    return {str(r.id): str(r.name) for r in session.execute(select(parties.c.id, parties.c.name))}
+
+
+def counterparts(session: Session, viewer_party_id: str) -> dict[str, Counterpart]:
+    """How every other party is shown to ``viewer_party_id`` (party id -> :class:`Counterpart`).
+
+    Parties with no shared agreement are shown by name (as conflict records show them) but
+    marked ``shared=False``: they cannot be addressed on the hotline.
+    """
+    return _counterparts_of(
+        list_agreements(session, party_id=viewer_party_id), _party_names(session), viewer_party_id
+    )
+
+
+def display_table(session: Session) -> dict[str, dict[str, str]]:
+    """``{viewer id: {party id: name shown to the viewer}}`` for every party (own: its name)."""
+    names = _party_names(session)
+    every = list_agreements(session)
+    out: dict[str, dict[str, str]] = {}
+    for viewer, own in names.items():
+        labels = {pid: c.label for pid, c in _counterparts_of(every, names, viewer).items()}
+        labels[viewer] = own
+        out[viewer] = labels
+    return out
+
+
+def display_name(session: Session, viewer_party_id: str, other_party_id: str) -> str:
+    """The name ``viewer_party_id`` sees ``other_party_id`` by (its own name for itself).
+
+    The pseudonym of the governing shared agreement when that agreement uses pseudonyms, else
+    the party's name. Raises ``NotFoundError`` for an unknown party.
+    """
+    if other_party_id == viewer_party_id:
+        return get_party(session, viewer_party_id).name
+    known = counterparts(session, viewer_party_id).get(other_party_id)
+    if known is None:
+        raise NotFoundError(f"no party {other_party_id!r}")
+    return known.label
+
+
+def resolve_counterpart(session: Session, viewer_party_id: str, ref: str) -> str:
+    """The id of the party ``viewer_party_id`` addresses as ``ref`` (shared agreement required).
+
+    ``ref`` is the label the viewer sees (pseudonym or name) or, when the party is not
+    pseudonymous to the viewer, its id. Anything else (unknown, no shared agreement, the real
+    name or id behind a pseudonym) raises the same ``NotFoundError``: existence is not revealed.
+    """
+    for c in counterparts(session, viewer_party_id).values():
+        if not c.shared:
+            continue
+        if ref == c.label or (not c.pseudonymous and ref == c.party_id):
+            return c.party_id
+    raise NotFoundError(f"no party {ref!r}")

@@ -9,11 +9,15 @@ This is the *only* place that renders live state for a party; the web layer send
   (``"<alert id>-<n>"``); its id and callsign never leave this module.
 * Another party's volume: a handle only. Agreed lines are shared between their parties, so a
   line subject shows the line id.
+* Another party's name: as the viewer knows it. ``names`` is either a flat mapping (party id ->
+  name, the same for every viewer) or a :class:`PartyLabels`, which also holds what each viewer
+  calls every other party (the pseudonym of their shared agreement when it uses pseudonyms, see
+  :func:`deconflict.broker.agreements.display_table`); views are then rendered per viewer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,6 +40,62 @@ def _num(value: float, digits: int) -> float | None:
     return round(float(value), digits) if np.isfinite(value) else None
 
 
+class PartyLabels(Mapping[str, str]):
+    """Party id -> own name (iterates every party), plus what each viewer calls the others.
+
+    Parameters
+    ----------
+    names:
+        Party id -> the party's own name.
+    seen:
+        Viewer party id -> {party id -> name shown to that viewer}. A viewer or party missing
+        from it is shown as ``"another party"``, never by its name.
+    """
+
+    def __init__(self, names: Mapping[str, str], seen: Mapping[str, Mapping[str, str]]) -> None:
+        self._names = dict(names)
+        self._seen = {viewer: dict(labels) for viewer, labels in seen.items()}
+
+    def __getitem__(self, party: str) -> str:
+        return self._names[party]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def for_viewer(self, viewer: str) -> dict[str, str]:
+        """Party id -> the name ``viewer`` sees it by (itself: its own name)."""
+        seen = self._seen.get(viewer, {})
+        out = {party: seen.get(party, "another party") for party in self._names}
+        if viewer in self._names:
+            out[viewer] = self._names[viewer]
+        return out
+
+
+def labels_for(names: Mapping[str, str] | None, viewer: str) -> Mapping[str, str]:
+    """The id -> name mapping to render ``viewer``'s views with."""
+    if isinstance(names, PartyLabels):
+        return names.for_viewer(viewer)
+    return names or {}
+
+
+def relabel(view: Mapping[str, Any], shown: Mapping[str, str]) -> dict[str, Any]:
+    """An :func:`alert_view` with its party names replaced through ``shown`` (name -> name).
+
+    Used where a view was rendered with one flat ``names`` mapping for every viewer: party
+    names are unique, so ``shown`` maps each party's name to the name the viewer knows it by.
+    """
+    out = dict(view)
+    out["parties"] = [shown.get(p, p) for p in view.get("parties", [])]
+    out["others"] = [
+        {**o, "party": shown.get(o["party"], o["party"])} if "party" in o else dict(o)
+        for o in view.get("others", [])
+    ]
+    return out
+
+
 def handle(alert: Alert, index: int) -> str:
     """Alert-scoped handle of the ``index``-th subject (1-based) of ``alert``."""
     return f"{alert.id}-{index}"
@@ -46,9 +106,10 @@ def alert_view(
 ) -> dict[str, Any]:
     """The JSON view of ``alert`` for ``party`` (must be one of its parties).
 
-    ``names`` maps party ids to display names (ids are shown when absent).
+    ``names`` maps party ids to display names (ids are shown when absent), or is a
+    :class:`PartyLabels` (each party shown as ``party`` knows it).
     """
-    label = names or {}
+    label = labels_for(names, party)
     own: list[dict[str, Any]] = []
     others: list[dict[str, Any]] = []
     for index, subject in enumerate(alert.subjects, start=1):
@@ -124,7 +185,7 @@ def visible_picture(
     stale:
         Optional per-row flag: no update within the stale time.
     names:
-        Party id -> display name.
+        Party id -> display name, or :class:`PartyLabels` (names as ``party`` knows them).
     max_own:
         If the party has more own aircraft than this, ``own`` is left empty and
         ``own_truncated`` set (clients then read ``GET /v1/picture``); ``own_count`` is exact.
@@ -134,7 +195,7 @@ def visible_picture(
     index:
         Aircraft id -> row of ``states``, if the caller already has it (one per cycle).
     """
-    label = names or {}
+    label = labels_for(names, party)
     if index is None:
         index = {str(a): k for k, a in enumerate(states.ids)}
     own_rows = np.flatnonzero(states.party == party)

@@ -14,7 +14,11 @@ sender receives means the message is durable and will reach the recipient's stre
 ``deconflict.broker.audit.record`` when that module is installed.
 
 Need-to-know: every read filters on the caller's party in SQL (a message is visible to its sender
-and recipient only; an incident to the parties named in it).
+and recipient only; an incident to the parties named in it). Every response and event is rendered
+for one viewing party (:class:`~deconflict.store.hotline_sql.common.ViewerNames`): other parties
+appear under the name their shared agreement dictates (its pseudonym when the agreement uses
+pseudonyms, never the real name or id behind it), and a party can address only parties it shares
+an agreement with (anything else is the same 404 as a party that does not exist).
 
 Modules: ``tables``, ``common``, ``rows``, ``channels``, ``messages``, ``incidents``, ``review``.
 """
@@ -32,10 +36,12 @@ from deconflict.store.hotline_sql.channels import (
     suspend_channel,
 )
 from deconflict.store.hotline_sql.common import (
+    ViewerNames,
     iso,
     new_id,
     party_names,
     record_audit,
+    resolve_counterpart,
     resolve_party,
 )
 from deconflict.store.hotline_sql.incidents import (
@@ -82,6 +88,7 @@ from deconflict.store.hotline_sql.tables import (
 
 __all__ = [
     "MAX_LADDER_DELAY",
+    "ViewerNames",
     "ack_message",
     "ack_policy",
     "act_on_incident",
@@ -120,6 +127,7 @@ __all__ = [
     "own_track_evidence",
     "party_names",
     "record_audit",
+    "resolve_counterpart",
     "resolve_party",
     "restore_channel",
     "run_comm_checks",

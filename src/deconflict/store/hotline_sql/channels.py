@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session
 from deconflict import hotline as hl
 from deconflict.errors import InvalidInputError
 from deconflict.store.hotline_sql.common import (
+    ViewerNames,
     _pair,
     _publish,
     _reason,
     iso,
-    party_names,
     record_audit,
 )
 from deconflict.store.hotline_sql.rows import (
@@ -49,7 +49,7 @@ def channel_json(session: Session, row: Any, viewer: str) -> dict[str, Any]:
     """A channel as ``viewer`` sees it."""
     channel = channel_from_row(row)
     other = row.party_b if row.party_a == viewer else row.party_a
-    names = party_names(session, [other])
+    view = ViewerNames(session, viewer)
     queued = session.execute(
         select(hotline_messages.c.id).where(
             hotline_messages.c.delivered_at.is_(None),
@@ -76,9 +76,9 @@ def channel_json(session: Session, row: Any, viewer: str) -> dict[str, Any]:
     ).all()
     policy = ack_policy(row)
     return {
-        "other_party": {"id": other, "name": names.get(other, other)},
+        "other_party": view.ref(other),
         "state": channel.state.value,
-        "suspended_by": sorted(channel.suspended_by),
+        "suspended_by": sorted(view.handle(p) for p in channel.suspended_by),
         "queued_messages": len(queued),
         "ack_deadlines_s": {p.value: policy.deadlines[p].total_seconds() for p in hl.Precedence},
         "comm_check": row.comm_check,
@@ -86,11 +86,11 @@ def channel_json(session: Session, row: Any, viewer: str) -> dict[str, Any]:
         "events": [
             {
                 "event": e.kind,
-                "by": e.party_id,
+                "by": view.handle(e.party_id) if e.party_id else None,
                 "at": iso(e.at),
                 "from_state": e.from_state,
                 "state": e.to_state,
-                "reason": e.reason,
+                "reason": view.scrub(e.reason),
             }
             for e in events
         ],
@@ -234,7 +234,8 @@ def run_comm_checks(session: Session, *, now: datetime) -> dict[str, int]:
                 "at": iso(now),
             }
             for p in (row.party_a, row.party_b):
-                _publish(session, p, "alert", alarm, now)
+                shown = {**alarm, "party": ViewerNames(session, p).handle(record.party)}
+                _publish(session, p, "alert", shown, now)
             record_audit(
                 session, "channel.comm_check_missed", [row.party_a, row.party_b], alarm, now=now
             )

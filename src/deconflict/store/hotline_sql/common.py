@@ -80,3 +80,62 @@ def resolve_party(session: Session, ref: str, *, field: str) -> str:
     if row is None:
         raise InvalidInputError(field=field, reason=f"no party {ref!r}")
     return str(row.id)
+
+
+class ViewerNames:
+    """How parties are shown to one viewing party (need-to-know).
+
+    The viewer sees itself by id and name; every other party by the label and handle of their
+    governing shared agreement (:func:`deconflict.broker.agreements.counterparts`): a pseudonym
+    under a pseudonymous agreement, never the name or id behind it.
+    """
+
+    def __init__(self, session: Session, viewer: str) -> None:
+        from deconflict.broker.agreements import counterparts
+
+        self.viewer = viewer
+        own = session.execute(select(parties.c.name).where(parties.c.id == viewer)).scalar()
+        self.own_name = str(own) if own is not None else viewer
+        self._others = counterparts(session, viewer)
+
+    def handle(self, party: str) -> str:
+        """The identifier shown for ``party`` (own id, other's id or pseudonym)."""
+        if party == self.viewer:
+            return party
+        c = self._others.get(party)
+        return c.handle if c is not None else "another party"
+
+    def name(self, party: str) -> str:
+        """The name shown for ``party``."""
+        if party == self.viewer:
+            return self.own_name
+        c = self._others.get(party)
+        return c.label if c is not None else "another party"
+
+    def ref(self, party: str) -> dict[str, str]:
+        """``{"id": handle, "name": name}`` of ``party``."""
+        return {"id": self.handle(party), "name": self.name(party)}
+
+    def scrub(self, text: str | None) -> str | None:
+        """``text`` with other parties' ids replaced by their handles."""
+        if not text:
+            return text
+        for pid, c in self._others.items():
+            if pid in text and c.handle != pid:
+                text = text.replace(pid, c.handle)
+        return text
+
+
+def resolve_counterpart(session: Session, viewer: str, ref: str, *, field: str) -> str:
+    """The id of the party ``viewer`` addresses as ``ref`` (its label, or id when not a pseudonym).
+
+    The viewer's own id or name gives a 422 naming ``field``; a party that does not exist, shares
+    no agreement with the viewer, or is addressed by the real name or id behind a pseudonym gives
+    the same 404 (``NotFoundError``).
+    """
+    from deconflict.broker.agreements import resolve_counterpart as resolve
+
+    own = session.execute(select(parties.c.name).where(parties.c.id == viewer)).scalar()
+    if ref in (viewer, own):
+        raise InvalidInputError(field=field, reason="must be another party")
+    return resolve(session, viewer, ref)

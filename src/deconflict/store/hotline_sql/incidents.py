@@ -17,13 +17,13 @@ from sqlalchemy.orm import Session
 from deconflict import hotline as hl
 from deconflict.errors import InvalidInputError, NotFoundError
 from deconflict.store.hotline_sql.common import (
+    ViewerNames,
     _publish,
     _reason,
     iso,
     new_id,
-    party_names,
     record_audit,
-    resolve_party,
+    resolve_counterpart,
 )
 from deconflict.store.hotline_sql.tables import (
     hotline_incident_acts,
@@ -77,29 +77,44 @@ def _load_incident(session: Session, party: str, incident_id: str) -> hl.Inciden
     return _incident_from_rows(row, acts)
 
 
-def incident_json(session: Session, incident: hl.Incident, *, now: datetime) -> dict[str, Any]:
-    """An incident as JSON (party ids with names)."""
-    names = party_names(session, list(incident.report.parties))
+def incident_json(
+    session: Session, incident: hl.Incident, viewer: str, *, now: datetime
+) -> dict[str, Any]:
+    """An incident as ``viewer`` sees it (other parties by the names their agreements dictate)."""
+    view = ViewerNames(session, viewer)
     report = incident.report.model_dump(mode="json", exclude_none=True)
+    report["reporter"] = view.handle(incident.report.reporter)
+    report["other_parties"] = [view.handle(p) for p in incident.report.other_parties]
+
+    def excerpts(items: Sequence[hl.TrackExcerpt]) -> list[dict[str, Any]]:
+        out = []
+        for e in items:
+            data = e.model_dump(mode="json", exclude_none=True)
+            if e.party is not None and e.party in incident.report.parties:
+                data["party"] = view.handle(e.party)
+            out.append(data)
+        return out
+
+    report["evidence"] = excerpts(incident.report.evidence)
     return {
         "id": incident.id,
         "state": incident.state.value,
         "category": incident.report.category.value,
-        "reporter": {"id": incident.report.reporter, "name": names.get(incident.report.reporter)},
-        "parties": [{"id": p, "name": names.get(p)} for p in incident.report.parties],
+        "reporter": view.ref(incident.report.reporter),
+        "parties": [view.ref(p) for p in incident.report.parties],
         "report": report,
         "filed_at": iso(incident.filed_at),
         "response_due": iso(incident.response_due),
         "response_overdue": hl.response_overdue(incident, now),
-        "closure_agreed_by": sorted(incident.closure_agreed_by),
+        "closure_agreed_by": sorted(view.handle(p) for p in incident.closure_agreed_by),
         "history": [
             {
                 "act": a.kind.value,
-                "party": a.party,
+                "party": view.handle(a.party),
                 "at": iso(a.at),
                 "text": a.text,
                 "text_untranslated": a.text is not None,
-                "evidence": [e.model_dump(mode="json", exclude_none=True) for e in a.evidence],
+                "evidence": excerpts(a.evidence),
             }
             for a in incident.history
         ],
@@ -166,7 +181,8 @@ def _announce_incident(
             "at": iso(act.at),
         }
         for p in incident.report.parties:
-            _publish(session, p, "message", payload, now)
+            shown = {**payload, "party": ViewerNames(session, p).handle(act.party)}
+            _publish(session, p, "message", shown, now)
         record_audit(
             session, f"incident.{act.kind.value}", list(incident.report.parties), payload, now=now
         )
@@ -175,14 +191,18 @@ def _announce_incident(
 def file_incident(
     session: Session, reporter: str, body: Mapping[str, Any], *, now: datetime
 ) -> dict[str, Any]:
-    """File an incident report by ``reporter`` (other parties by id or name)."""
+    """File an incident report by ``reporter``.
+
+    Other parties are named as the reporter knows them (name or pseudonym); a party that shares
+    no agreement with the reporter is "not found" (404), as if it did not exist.
+    """
     if not isinstance(body, Mapping):
         raise InvalidInputError(field="body", reason="must be an object")
     data = dict(body)
     others = data.get("other_parties")
     if isinstance(others, list):
         data["other_parties"] = [
-            resolve_party(session, str(o), field=f"other_parties[{i}]")
+            resolve_counterpart(session, reporter, str(o), field=f"other_parties[{i}]")
             for i, o in enumerate(others)
         ]
     data["reporter"] = reporter
@@ -235,7 +255,7 @@ def file_incident(
     incident = hl.file_incident(new_id(), report, now=now, response_within=within)
     acts = _save_incident(session, None, incident)
     _announce_incident(session, incident, acts, now)
-    return incident_json(session, incident, now=now)
+    return incident_json(session, incident, reporter, now=now)
 
 
 def act_on_incident(
@@ -266,14 +286,14 @@ def act_on_incident(
         )
     acts = _save_incident(session, before, after)
     _announce_incident(session, after, acts, now)
-    return incident_json(session, after, now=now)
+    return incident_json(session, after, party, now=now)
 
 
 def get_incident(
     session: Session, party: str, incident_id: str, *, now: datetime
 ) -> dict[str, Any]:
     """One incident visible to ``party``."""
-    return incident_json(session, _load_incident(session, party, incident_id), now=now)
+    return incident_json(session, _load_incident(session, party, incident_id), party, now=now)
 
 
 def list_incidents(session: Session, party: str, *, now: datetime) -> list[dict[str, Any]]:

@@ -19,14 +19,14 @@ from sqlalchemy.orm import Session
 from deconflict import hotline as hl
 from deconflict.errors import InvalidInputError, NotFoundError
 from deconflict.store.hotline_sql.common import (
+    ViewerNames,
     _pair,
     _publish,
     _reason,
     iso,
     new_id,
-    party_names,
     record_audit,
-    resolve_party,
+    resolve_counterpart,
 )
 from deconflict.store.hotline_sql.rows import (
     _acks_of,
@@ -67,9 +67,10 @@ def send_message(
     """Validate, persist and deliver (or queue, on a suspended channel) a message from ``sender``.
 
     Returns the message JSON (``state`` is ``delivered`` or ``queued``). Nothing is written when
-    validation fails.
+    validation fails. ``recipient`` is the name (or pseudonym) the sender knows the recipient
+    by; a party that shares no agreement with the sender is "not found" (404).
     """
-    recipient_id = resolve_party(session, recipient, field="recipient")
+    recipient_id = resolve_counterpart(session, sender, recipient, field="recipient")
     prec = hl.parse_precedence(precedence)
     att = None
     if attachment is not None:
@@ -157,8 +158,7 @@ def send_message(
     )
     if deliver_now:
         message = _deliver(session, message, ack_policy(channel_row), now)
-    names = party_names(session, [sender, recipient_id])
-    return message_json(message, [], [], names, lang=None)
+    return message_json(message, [], [], ViewerNames(session, sender), lang=None)
 
 
 def _visible_message_row(session: Session, message_id: str, party: str) -> Any:
@@ -181,8 +181,7 @@ def get_message(
     message = _message_from_row(row)
     acks = _acks_of(session, [row.id])[row.id]
     escalations = _escalations_of(session, [row.id])[row.id]
-    names = party_names(session, [row.sender, row.recipient])
-    return message_json(message, acks, escalations, names, lang=lang)
+    return message_json(message, acks, escalations, ViewerNames(session, party), lang=lang)
 
 
 def list_messages(
@@ -204,9 +203,9 @@ def list_messages(
     ids = [r.id for r in rows]
     acks = _acks_of(session, ids)
     escalations = _escalations_of(session, ids)
-    names = party_names(session, [p for r in rows for p in (r.sender, r.recipient)])
+    view = ViewerNames(session, party)
     return [
-        message_json(_message_from_row(r), acks[r.id], escalations[r.id], names, lang=lang)
+        message_json(_message_from_row(r), acks[r.id], escalations[r.id], view, lang=lang)
         for r in rows
     ]
 
@@ -219,7 +218,7 @@ def list_threads(session: Session, party: str) -> list[dict[str, Any]]:
         .order_by(hotline_threads.c.last_message_at.desc())
     ).all()
     others = [r.party_b if r.party_a == party else r.party_a for r in rows]
-    names = party_names(session, others)
+    view = ViewerNames(session, party)
     out = []
     for r, other in zip(rows, others, strict=True):
         msgs = session.execute(
@@ -238,7 +237,7 @@ def list_threads(session: Session, party: str) -> list[dict[str, Any]]:
             {
                 "id": r.id,
                 "subject": r.subject,
-                "other_party": {"id": other, "name": names.get(other, other)},
+                "other_party": view.ref(other),
                 "created_at": iso(r.created_at),
                 "last_message_at": iso(r.last_message_at),
                 "messages": len(msgs),
@@ -284,7 +283,8 @@ def ack_message(
         "late": message.ack_deadline is not None and not acks and now > message.ack_deadline,
     }
     for p in (message.sender, message.recipient):
-        _publish(session, p, "message", payload, now)
+        shown = {**payload, "party": ViewerNames(session, p).handle(ack.party)}
+        _publish(session, p, "message", shown, now)
     record_audit(
         session, "message.acknowledged", [message.sender, message.recipient], payload, now=now
     )

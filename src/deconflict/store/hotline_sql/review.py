@@ -13,6 +13,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from deconflict import hotline as hl
+from deconflict.store.hotline_sql.common import ViewerNames
 from deconflict.store.hotline_sql.rows import _acks_of, _escalations_of
 from deconflict.store.hotline_sql.tables import (
     hotline_incident_acts,
@@ -41,12 +42,19 @@ def load_review_data(
     lead_times_h: Mapping[str, float] | None = None,
     party: str | None = None,
 ) -> hl.ReviewData:
-    """Gather the review pack's data for ``[start, end)`` (all parties, or those of ``party``)."""
+    """Gather the review pack's data for ``[start, end)`` (all parties, or those of ``party``).
+
+    A party's pack (``party`` given) names every other party as that party knows it: by the
+    pseudonym of their shared agreement when it uses pseudonyms (:class:`ViewerNames`).
+    """
     from deconflict.store.tables import notices
 
     names: dict[str, str] = {
         str(r.id): str(r.name) for r in session.execute(select(parties.c.id, parties.c.name))
     }
+    if party is not None:
+        view = ViewerNames(session, party)
+        names = {pid: view.name(pid) for pid in names}
 
     def name(pid: str) -> str:
         return names.get(pid, pid)

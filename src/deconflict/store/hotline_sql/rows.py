@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session
 from deconflict import hotline as hl
 from deconflict.errors import InvalidInputError
 from deconflict.store.hotline_sql.common import (
+    ViewerNames,
     _pair,
     _publish,
     _reason,
     iso,
-    party_names,
     record_audit,
 )
 from deconflict.store.hotline_sql.tables import (
@@ -127,7 +127,14 @@ def _channel_event(session: Session, channel: hl.Channel, event: hl.ChannelEvent
     }
     for party in channel.parties:
         other = channel.parties[1] if party == channel.parties[0] else channel.parties[0]
-        _publish(session, party, "channel", {**payload, "other_party": other}, event.at)
+        view = ViewerNames(session, party)
+        shown = {
+            **payload,
+            "by": view.handle(event.party) if event.party else None,
+            "reason": view.scrub(event.reason),
+            "other_party": view.handle(other),
+        }
+        _publish(session, party, "channel", shown, event.at)
     record_audit(
         session, f"channel.{event.kind.value}", list(channel.parties), payload, now=event.at
     )
@@ -223,19 +230,16 @@ def message_json(
     message: hl.Message,
     acks: Sequence[hl.Ack],
     escalations: Sequence[Any],
-    names: Mapping[str, str],
+    view: ViewerNames,
     *,
     lang: str | None,
 ) -> dict[str, Any]:
-    """A message as JSON; ``lang`` adds the rendering in that language."""
+    """A message as ``view.viewer`` sees it; ``lang`` adds the rendering in that language."""
     out: dict[str, Any] = {
         "id": message.id,
         "thread_id": message.thread_id,
-        "sender": {"id": message.sender, "name": names.get(message.sender, message.sender)},
-        "recipient": {
-            "id": message.recipient,
-            "name": names.get(message.recipient, message.recipient),
-        },
+        "sender": view.ref(message.sender),
+        "recipient": view.ref(message.recipient),
         "template": message.template.value,
         "fields": message.fields_json(),
         "precedence": message.precedence.value,
@@ -252,7 +256,7 @@ def message_json(
         "state": _message_state(message, acks),
         "acks": [
             {
-                "party": a.party,
+                "party": view.handle(a.party),
                 "answer": a.answer.value,
                 "at": iso(a.at),
                 "reason": a.reason,
@@ -268,8 +272,8 @@ def message_json(
     if lang is not None:
         shown = replace(
             message,
-            sender=hl.PartyId(names.get(message.sender, message.sender)),
-            recipient=hl.PartyId(names.get(message.recipient, message.recipient)),
+            sender=hl.PartyId(view.name(message.sender)),
+            recipient=hl.PartyId(view.name(message.recipient)),
         )
         rendered = hl.render_message(shown, lang=lang)
         out["rendered"] = {
@@ -282,7 +286,7 @@ def message_json(
             "untranslated": rendered.untranslated,
             "text": rendered.as_text(),
             "acks": [
-                hl.render_ack(replace(a, party=hl.PartyId(names.get(a.party, a.party))), lang=lang)
+                hl.render_ack(replace(a, party=hl.PartyId(view.name(a.party))), lang=lang)
                 for a in acks
             ],
         }
@@ -305,10 +309,9 @@ def _deliver(
         .where(hotline_messages.c.id == message.id)
         .values(delivered_at=delivered.delivered_at, ack_deadline=delivered.ack_deadline)
     )
-    names = party_names(session, [message.sender, message.recipient])
-    payload = {"type": "message", "message": message_json(delivered, [], [], names, lang=None)}
-    _publish(session, message.recipient, "message", payload, now)
-    _publish(session, message.sender, "message", {**payload, "type": "message_delivered"}, now)
+    for party, kind in ((message.recipient, "message"), (message.sender, "message_delivered")):
+        shown = message_json(delivered, [], [], ViewerNames(session, party), lang=None)
+        _publish(session, party, "message", {"type": kind, "message": shown}, now)
     record_audit(
         session,
         "message.delivered",

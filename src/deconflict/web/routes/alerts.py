@@ -1,4 +1,9 @@
-"""Live alerts of the caller's party: ``GET /v1/alerts``, ``POST /v1/alerts/{id}/ack``."""
+"""Live alerts of the caller's party: ``GET /v1/alerts``, ``POST /v1/alerts/{id}/ack``.
+
+Need-to-know: other parties are named as the caller knows them (the pseudonym of their shared
+agreement when it uses pseudonyms; :func:`deconflict.store.live_sql.viewer_labels`), like
+strategic conflict records and the hotline.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,10 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Query, Request
 
-from deconflict.live.engine import LiveConfig
+from deconflict.live.engine import LiveConfig, alert_from_row
+from deconflict.live.picture import alert_view, relabel
 from deconflict.settings import Settings
+from deconflict.store import live_sql
 from deconflict.web.deps import PartyPrincipalDep, SessionDep, WriterPrincipalDep
 from deconflict.web.routes import ROUTE_MODULES
 from deconflict.web.routes import tracks as tracks_routes
@@ -27,8 +34,14 @@ def list_alerts(
 ) -> list[dict[str, Any]]:
     """Alerts the caller's party is a party to (each as that party may see it)."""
     assert principal.party_id is not None
+    party = principal.party_id
     wanted = None if state == "all" else state
-    return list(engine_of(request).list_alerts(session, principal.party_id, wanted))
+    labels = live_sql.viewer_labels(session, party)
+    out = []
+    for row in live_sql.alerts_for(session, party, state=wanted):
+        acked = {party: row.acked_at} if row.acked_at is not None else {}
+        out.append(alert_view(alert_from_row(row, acked), party, names=labels))
+    return out
 
 
 @router.post(
@@ -41,9 +54,15 @@ def ack_alert(
 ) -> dict[str, Any]:
     """The other parties' acknowledgement state is unchanged and not disclosed."""
     assert principal.party_id is not None
-    return engine_of(request).acknowledge(
+    view = engine_of(request).acknowledge(
         session, alert_id, principal.party_id, principal.key_id, datetime.now(UTC)
     )
+    # The engine renders with one name table for every party (ids before its first cycle):
+    # map ids and names alike to what the caller knows each party by.
+    labels = live_sql.viewer_labels(session, principal.party_id)
+    names = live_sql.party_names(session)
+    shown = {**labels, **{names[p]: label for p, label in labels.items() if p in names}}
+    return relabel(view, shown)
 
 
 def live_app(

@@ -96,7 +96,12 @@ class AttachmentIn(_In):
 class MessageCreate(_In):
     """A new message. ``fields`` follow the template's schema (``GET /v1/hotline/templates``)."""
 
-    recipient: str = Field(description="Recipient party id or name", min_length=1, max_length=200)
+    recipient: str = Field(
+        description="Recipient as the sender knows it: its name, or the pseudonym of the shared "
+        "agreement (404 when the parties share no agreement)",
+        min_length=1,
+        max_length=200,
+    )
     template: str
     fields: dict[str, Any]
     precedence: str = Field(default="routine", description="flash | immediate | priority | routine")
@@ -262,10 +267,8 @@ def list_channels(principal: PartyPrincipalDep, session: SessionDep) -> list[dic
 
 
 def _other(session: Any, principal: Principal, other: str) -> str:
-    other_id = store.resolve_party(session, other, field="path.party")
-    if other_id == principal.party_id:
-        raise hl.FieldErrors([("path.party", "must be another party")])
-    return other_id
+    """The party the caller addresses as ``other`` (404 without a shared agreement)."""
+    return store.resolve_counterpart(session, _party(principal), other, field="path.party")
 
 
 @router.get("/v1/hotline/channels/{party}", summary="The channel with another party")
@@ -276,7 +279,7 @@ def get_channel(party: str, principal: PartyPrincipalDep, session: SessionDep) -
     row = store.channel_row(session, _party(principal), other)
     if row is None:
         return {
-            "other_party": {"id": other},
+            "other_party": store.ViewerNames(session, _party(principal)).ref(other),
             "state": hl.ChannelState.ACTIVE.value,
             "suspended_by": [],
             "queued_messages": 0,
@@ -393,9 +396,9 @@ def file_incident(
         dict[str, Any], Body(description="category, other_parties, time_of_event, ...")
     ],
 ) -> dict[str, Any]:
-    """Fields: ``category``, ``other_parties`` (ids or names), ``time_of_event``, ``position``
-    ``{lat_deg, lon_deg}``, optional ``altitude_ft``, ``hmd_nm``, ``vmd_ft``, ``summary``,
-    ``evidence`` (track excerpts), ``response_within_h``."""
+    """Fields: ``category``, ``other_parties`` (names or pseudonyms), ``time_of_event``,
+    ``position`` ``{lat_deg, lon_deg}``, optional ``altitude_ft``, ``hmd_nm``, ``vmd_ft``,
+    ``summary``, ``evidence`` (track excerpts), ``response_within_h``."""
     return store.file_incident(session, _party(principal), body, now=_now())
 
 

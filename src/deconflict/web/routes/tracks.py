@@ -20,35 +20,32 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Body, FastAPI, Request
-from sqlalchemy import func, select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from deconflict.broker import agreements, audit
+from deconflict.broker.live_plans import PlanCache
 from deconflict.broker.outbox import publish
 from deconflict.errors import DeconflictError, ForbiddenError, NotFoundError
 from deconflict.live.alerts import Alert, AlertEvent
 from deconflict.live.batch import TrackBatch, parse_batch
-from deconflict.live.conformance import AgreedLine, PartyVolume
+from deconflict.live.conformance import AgreedLine
 from deconflict.live.engine import LiveConfig, LiveCore, alert_from_row, alert_record
 from deconflict.live.picture import alert_view, visible_picture
 from deconflict.live.tracks import TrackStates
 from deconflict.store import live_sql
 from deconflict.store.base import Database
-from deconflict.store.tables import notices, parties
 from deconflict.web.deps import PartyPrincipalDep, SessionDep, WriterPrincipalDep
 
 log = logging.getLogger("deconflict.live")
 router = APIRouter(prefix="/v1", tags=["live"])
-
-LIVE_NOTICE_STATES = ("notified",)
-"""Stored notice states whose volumes count for conformance."""
 
 LEDGER_EVENTS = frozenset({"raised", "resolved"})
 """Alert events also appended to the tamper-evident ledger (with acknowledgements); updates are
@@ -81,8 +78,11 @@ class LiveEngine:
         self.core = LiveCore(self.config, new_alert_id=lambda: "LA" + secrets.token_hex(6))
         self.stats = CycleStats()
         self._owners: dict[str, str] = {}
-        self._plan_version: tuple[int, int] | None = None
-        self._names: dict[str, str] = {}
+        self._plans = PlanCache(self.config)
+        self._line_key: tuple[Any, ...] | None = None
+        self._line_objs: list[AgreedLine] = []
+        self._plans_set = False
+        self._names: Mapping[str, str] = {}
         self._last_picture = 0.0
         self._last_prune = 0.0
         self._cycle_mutex = threading.Lock()
@@ -91,14 +91,19 @@ class LiveEngine:
 
     # -------------------------------------------------------------------------- start-up
     def recover(self, now: datetime) -> int:
-        """Resolve alerts left open by a previous process (their tracker state is gone)."""
+        """Resolve alerts left open by a previous process (their tracker state is gone), then
+        load the plans (before serving: the first read of every stored notice is the costly
+        one; later cycles read only changed rows)."""
         with self.db.write() as session:
             result = session.execute(
                 update(live_sql.live_alerts)
                 .where(live_sql.live_alerts.c.state == "open")
                 .values(state="resolved", resolved_at=now, updated_at=now)
             )
-            return int(getattr(result, "rowcount", 0) or 0)
+            resolved = int(getattr(result, "rowcount", 0) or 0)
+        with self._cycle_mutex, self.db.read() as session:
+            self._reload_plans(session, now)
+        return resolved
 
     # -------------------------------------------------------------------------- ingest
     def ingest(self, session: Session, party_id: str, batch: TrackBatch, now: datetime) -> int:
@@ -133,38 +138,35 @@ class LiveEngine:
                 loop.call_soon_threadsafe(wake.set)
 
     # -------------------------------------------------------------------------- cycle
-    def _reload_plans(self, session: Session) -> None:
-        seq, count = session.execute(
-            select(func.max(notices.c.change_seq), func.count(notices.c.id))
-        ).one()
+    def _reload_plans(self, session: Session, now: datetime) -> None:
+        """Bring the conformance plans up to date with the committed notices, incrementally.
+
+        Only notice rows with a ``change_seq`` not seen yet are read (the same scheme as
+        :meth:`StrategicState.catch_up`); per notice only its activity window is kept until the
+        window comes within the horizon (look-ahead + :data:`PLAN_PREBUILD_S`) of ``now``, when
+        its containment objects are built once and cached; ended plans are dropped from the set
+        the core checks. The core sees exactly the volumes that can matter at ``now``.
+        """
+        # need-to-know names: each party sees the others as its agreements dictate (pseudonyms)
+        self._names = live_sql.party_labels(session)
+        changed = self._plans.apply(session)
+        changed |= self._plans.advance(session, now.timestamp())
         lines = agreements.list_lines(session)
-        version = (int(seq or 0) * 1_000_003 + int(count or 0), len(lines))
-        self._names = {r.id: r.name for r in session.execute(select(parties.c.id, parties.c.name))}
-        if version == self._plan_version:
-            return
-        volumes: list[PartyVolume] = []
-        rows = session.execute(
-            select(notices.c.id, notices.c.party_id, notices.c.body).where(
-                notices.c.state.in_(LIVE_NOTICE_STATES)
-            )
+        line_key = tuple(
+            (ln.id, tuple(ln.coordinates), tuple(sorted(ln.sides.items()))) for ln in lines
         )
-        for row in rows:
-            for i, vol in enumerate(row.body.get("volumes", [])):
-                key = f"{row.id}/{vol.get('id', i)}"
-                try:
-                    volumes.append(
-                        PartyVolume.from_json(key, row.party_id, vol, self.config.conformance)
-                    )
-                except DeconflictError:  # validated when accepted; never stop the loop
-                    log.exception("volume %s cannot be used for conformance", key)
-        line_objs = [
-            AgreedLine.from_json(
-                {"id": ln.id, "coordinates": ln.coordinates, "sides": dict(ln.sides)}
-            )
-            for ln in lines
-        ]
-        self.core.set_plans(volumes, line_objs)
-        self._plan_version = version
+        if line_key != self._line_key:
+            self._line_objs = [
+                AgreedLine.from_json(
+                    {"id": ln.id, "coordinates": ln.coordinates, "sides": dict(ln.sides)}
+                )
+                for ln in lines
+            ]
+            self._line_key = line_key
+            changed = True
+        if changed or not self._plans_set:
+            self.core.set_plans(self._plans.volumes(), list(self._line_objs))
+            self._plans_set = True
 
     def cycle(self, now: datetime | None = None) -> list[AlertEvent]:
         """One detection cycle at ``now`` (default: the clock); returns the alert events."""
@@ -174,7 +176,7 @@ class LiveEngine:
     def _cycle(self, now: datetime) -> list[AlertEvent]:
         started = time.perf_counter()
         with self.db.read() as session:
-            self._reload_plans(session)
+            self._reload_plans(session, now)
         result = self.core.cycle(now)
         picture_due = time.monotonic() - self._last_picture >= self.config.picture_interval_s
         prune_due = time.monotonic() - self._last_prune >= PRUNE_EVERY_S
