@@ -26,7 +26,7 @@ def shared_data() -> Path:
     return path
 
 
-# --- database backends (H-broker) --------------------------------------------------------------
+# --- database backends --------------------------------------------------------------
 # `pg_dsn`: a throwaway PostgreSQL 15 cluster for the session (recipe: ../shared/ENVIRONMENT.md §1),
 # or the server in $DECONFLICT_PG_DSN. `db_url`: a fresh, *un-migrated* database per test,
 # parametrised over SQLite and PostgreSQL, so every test using it runs on both backends.

@@ -1,6 +1,6 @@
 """The fast detector agrees with the brute-force reference on random worldwide traffic.
 
-Tolerances (documented in docs/_parts/tactical-readme.md):
+Tolerances (documented in docs/tactical.md):
 
 - Pair sets: every pair the reference finds with a 0.5 % smaller radius and a 2 s shorter
   look-ahead must be found, and every pair found must be found by the reference with a 0.5 %

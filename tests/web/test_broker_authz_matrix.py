@@ -76,14 +76,14 @@ ACL: dict[tuple[str, str], Acl] = {
     ),
     ("GET", "/v1/conflicts"): Acl(PARTY),
     ("GET", "/v1/conflicts/{conflict_id}"): Acl(PARTY, scoped=True),
-    # ledger (H-ledger): heads and consistency are public to every key; entries are per party
+    # ledger: heads and consistency are public to every key; entries are per party
     ("GET", "/v1/ledger/head"): Acl(EVERYONE),
     ("GET", "/v1/ledger/entries/{index}/proof"): Acl(PARTY, scoped=True),
     ("GET", "/v1/ledger/consistency"): Acl(EVERYONE, query="first=1&second=1"),
     ("PUT", "/v1/ledger/witness"): Acl(ADMIN, body={"vkey": 1}),
     ("POST", "/v1/ledger/cosign"): Acl(WRITER, body={"cosignature": 1}),
     ("GET", "/v1/ledger/export"): Acl(PARTY),
-    # hotline (H-hotline): bodies are deliberately invalid, so allowed callers change nothing
+    # hotline: bodies are deliberately invalid, so allowed callers change nothing
     ("GET", "/v1/hotline/templates"): Acl(PARTY),
     ("GET", "/v1/hotline/threads"): Acl(PARTY),
     ("GET", "/v1/hotline/messages"): Acl(PARTY),
@@ -106,7 +106,7 @@ ACL: dict[tuple[str, str], Acl] = {
     ("POST", "/v1/incidents/{incident_id}/responses"): Acl(WRITER, body={"x": 1}),
     ("POST", "/v1/incidents/{incident_id}/close"): Acl(WRITER, body={"x": 1}),
     ("POST", "/v1/incidents/{incident_id}/reject-closure"): Acl(WRITER, body={"x": 1}),
-    # live picture (H-live)
+    # live picture
     ("POST", "/v1/tracks"): Acl(WRITER, body={"x": 1}),
     ("GET", "/v1/picture"): Acl(PARTY),
     ("GET", "/v1/alerts"): Acl(PARTY),

@@ -2,7 +2,7 @@
 
 Live conformance needs one question answered fast for arrays of positions: "is each point inside
 this volume at time ``t``?" :class:`Containment` is that question. :class:`JsonVolume` answers it
-from the wire format of CONTRACTS.md (polygon, circle, corridor, orbit footprints; altitude band
+from the volume JSON (docs/strategic.md: polygon, circle, corridor, orbit footprints; altitude band
 and buffers) in an azimuthal-equidistant plane centred on the volume (pyproj), which keeps
 distances from the centre exact and distorts less than 0.1 % within 150 NM. Conformance uses
 the strategic model's exact ``Volume4D.contains_many`` through the same Protocol
@@ -123,7 +123,7 @@ class _Frame:
 
 
 class JsonVolume:
-    """A volume from the CONTRACTS.md JSON, with optional extra tolerance.
+    """A volume from the volume JSON (docs/strategic.md), with optional extra tolerance.
 
     Parameters
     ----------

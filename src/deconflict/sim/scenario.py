@@ -164,7 +164,7 @@ class Scenario:
 
     # ------------------------------------------------------------------------ data for the broker
     def notices(self) -> dict[str, list[dict[str, Any]]]:
-        """Every party's volumes in the CONTRACTS.md JSON format, keyed by party."""
+        """Every party's volumes in the volume JSON format (docs/strategic.md), keyed by party."""
         out: dict[str, list[dict[str, Any]]] = {"BLUE": [], "RED": []}
         for spec in geo.VOLUMES:
             out[spec.party].append(

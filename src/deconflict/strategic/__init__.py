@@ -1,6 +1,6 @@
 """Strategic deconfliction: 4D activity volumes, notices and exact plan-vs-plan conflicts.
 
-Public surface (see ``docs/_parts/CONTRACTS.md``)::
+Public surface (see ``docs/strategic.md``)::
 
     from deconflict.strategic import Volume4D, VolumeIndex, find_conflicts
     index = VolumeIndex()

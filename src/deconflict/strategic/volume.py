@@ -1,6 +1,6 @@
 """Volume4D: a horizontal footprint x an altitude band x a UTC time window, with buffers.
 
-Wire / storage JSON (see ``docs/_parts/CONTRACTS.md``)::
+Wire / storage JSON (see ``docs/strategic.md``)::
 
     {"id": "v1",
      "footprint": {...},                       # deconflict.geo.footprints

@@ -36,7 +36,7 @@ class _In(BaseModel):
 
 
 class NoticeCreate(_In):
-    """A new notice: one or more 4D volumes (wire form in docs/_parts/CONTRACTS.md)."""
+    """A new notice: one or more 4D volumes (volume JSON: docs/strategic.md)."""
 
     title: str = Field(default="", max_length=200)
     category: ActivityCategory = ActivityCategory.OTHER

@@ -37,7 +37,7 @@ function offsetLine(coords, distNm, lat0) {
   return out;
 }
 
-/** Footprint JSON (CONTRACTS volume schema) -> ring of [lon, lat]; null if unknown. */
+/** Footprint JSON (volume JSON, docs/strategic.md) -> ring of [lon, lat]; null if unknown. */
 export function footprintRing(fp) {
   if (!fp || typeof fp !== 'object') return null;
   const type = String(fp.type || '').toLowerCase();
