@@ -111,16 +111,34 @@ def owners(session: Session, aircraft_ids: Sequence[str]) -> dict[str, str]:
     return out
 
 
-def claim(session: Session, party_id: str, aircraft_ids: Sequence[str], now: datetime) -> None:
-    """Record ``party_id`` as the reporter of new ``aircraft_ids``."""
-    if aircraft_ids:
-        session.execute(
-            insert(live_aircraft),
-            [
-                {"aircraft_id": a, "party_id": party_id, "first_seen_at": now, "last_seen_at": now}
-                for a in aircraft_ids
-            ],
-        )
+def claim(session: Session, party_id: str, aircraft_ids: Sequence[str], now: datetime) -> list[str]:
+    """Record ``party_id`` as the reporter of new ``aircraft_ids``; return the ids lost to others.
+
+    Two parties may claim the same new id at the same instant (PostgreSQL runs their
+    transactions concurrently). The insert skips ids that exist by then (``ON CONFLICT DO
+    NOTHING`` waits for the other transaction), and the ids now owned by another party are
+    returned so that the caller refuses the whole batch instead of failing with a key error.
+    """
+    if not aircraft_ids:
+        return []
+    rows = [
+        {"aircraft_id": a, "party_id": party_id, "first_seen_at": now, "last_seen_at": now}
+        for a in aircraft_ids
+    ]
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        session.execute(postgresql.insert(live_aircraft).on_conflict_do_nothing(), rows)
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects import sqlite
+
+        session.execute(sqlite.insert(live_aircraft).on_conflict_do_nothing(), rows)
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        session.execute(insert(live_aircraft), rows)
+        return []
+    current = owners(session, aircraft_ids)
+    return sorted(a for a in aircraft_ids if current.get(a, party_id) != party_id)
 
 
 def touch(session: Session, party_id: str, now: datetime) -> None:

@@ -116,13 +116,17 @@ class LiveEngine:
         if unknown:
             self._owners.update(live_sql.owners(session, unknown))
         foreign = sorted({a for a in ids if self._owners.get(a, party_id) != party_id})
+        if not foreign:
+            new = [a for a in dict.fromkeys(ids) if a not in self._owners]
+            # a concurrent batch of another party may claim the same new ids first
+            foreign = live_sql.claim(session, party_id, new, now)
+            for aircraft in foreign:
+                self._owners.pop(aircraft, None)
         if foreign:
             shown = ", ".join(foreign[:5]) + (" ..." if len(foreign) > 5 else "")
             raise ForbiddenError(
                 f"{len(foreign)} aircraft id(s) are reported by another party: {shown}"
             )
-        new = [a for a in dict.fromkeys(ids) if a not in self._owners]
-        live_sql.claim(session, party_id, new, now)
         live_sql.append_history_rows(session, party_id, ids, batch.columns, now.timestamp())
         for aircraft in new:
             self._owners[aircraft] = party_id
