@@ -23,6 +23,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Final, TextIO
 
+import numpy as np
 import pandas as pd
 import typer
 
@@ -96,6 +97,7 @@ def detect_snapshots(
     Errors the detector raises for a snapshot row are re-raised naming the *file* row.
     """
     frames: list[pd.DataFrame] = []
+    times: list[str] = []
     elapsed_s = 0.0
     aircraft = 0
     timed = any(s.time is not None for s in snapshots)
@@ -114,12 +116,13 @@ def detect_snapshots(
         elapsed_s += clock.perf_counter() - started
         aircraft += len(snapshot.states)
         if len(found):
-            if timed:
-                found = found.copy()
-                found.insert(0, "time", _iso_utc(snapshot.time))
             frames.append(found)
+            times.append(_iso_utc(snapshot.time))
     if frames:
         conflicts = pd.concat(frames, ignore_index=True)
+        if timed:  # one insert for all snapshots instead of a copy and an insert per snapshot
+            lengths = [len(f) for f in frames]
+            conflicts.insert(0, "time", np.repeat(np.array(times, dtype=object), lengths))
     else:
         with_party = any("party" in s.states.columns for s in snapshots)
         columns = ["time"] * timed + list(CONFLICT_COLUMNS) + ["party_a", "party_b"] * with_party

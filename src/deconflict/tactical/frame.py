@@ -8,6 +8,7 @@ ignored. Longitudes must lie in [-180, 180] (both ends accepted, nothing is wrap
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Final
 
@@ -51,8 +52,11 @@ def _numeric(name: str, raw: pd.Series, row_offset: int) -> npt.NDArray[np.float
         raise InvalidInputError(
             field=name, reason="must be numeric, not boolean", row=row_offset + 1
         )
-    values = pd.to_numeric(raw, errors="coerce")
-    arr = np.asarray(values, dtype=np.float64)
+    if isinstance(raw.dtype, np.dtype) and raw.dtype.kind in "fiu":
+        # plain numpy numbers (the common case): ``pd.to_numeric`` would return them unchanged
+        arr = np.asarray(raw.to_numpy(), dtype=np.float64)
+    else:
+        arr = np.asarray(pd.to_numeric(raw, errors="coerce"), dtype=np.float64)
     finite = np.isfinite(arr)
     if not finite.all():
         k = _first_bad(~finite)
@@ -87,6 +91,12 @@ def _numeric(name: str, raw: pd.Series, row_offset: int) -> npt.NDArray[np.float
 
 
 def _text(name: str, raw: pd.Series, row_offset: int) -> npt.NDArray[np.object_]:
+    values = raw.to_numpy(dtype=object)
+    if all(type(v) is str for v in values):
+        # fast path, same result as below: no value is missing and ``astype(str)`` is a no-op
+        stripped = np.array([v.strip() for v in values], dtype=object)
+        if all(stripped):
+            return stripped
     text = raw.astype(str).str.strip()
     missing = np.asarray(raw.isna(), dtype=bool) | np.asarray(text == "", dtype=bool)
     if missing.any():
@@ -123,17 +133,32 @@ def validate_states(
         infinity, latitude outside [-90, 90], longitude outside [-180, 180], negative ground
         speed, duplicate id.
     """
+    return pd.DataFrame(_validated_columns(states, row_offset))
+
+
+def _validated_columns(
+    states: pd.DataFrame | Mapping[str, npt.ArrayLike], row_offset: int
+) -> dict[str, npt.NDArray[np.float64] | npt.NDArray[np.object_]]:
+    """The columns of ``validate_states`` as numpy arrays (no DataFrame built)."""
     frame = states if isinstance(states, pd.DataFrame) else pd.DataFrame(dict(states))
     for name in STATE_COLUMNS:
         if name not in frame.columns:
             raise InvalidInputError(field=name, reason="missing column")
     out: dict[str, npt.NDArray[np.float64] | npt.NDArray[np.object_]] = {}
-    out["id"] = _text("id", frame["id"], row_offset)
+    ids = _text("id", frame["id"], row_offset)
+    out["id"] = ids
     for name in NUMERIC_COLUMNS:
         out[name] = _numeric(name, frame[name], row_offset)
     if "party" in frame.columns:
         out["party"] = _text("party", frame["party"], row_offset)
-    ids = pd.Series(out["id"])
+    _check_unique_ids(ids, row_offset)
+    return out
+
+
+def _check_unique_ids(id_values: npt.NDArray[np.object_], row_offset: int) -> None:
+    if len(set(id_values.tolist())) == len(id_values):
+        return
+    ids = pd.Series(id_values)
     dup = np.asarray(ids.duplicated(keep="first"), dtype=bool)
     if dup.any():
         k = _first_bad(dup)
@@ -143,11 +168,16 @@ def validate_states(
             reason=f"duplicate id {ids.iloc[k]!r} (first at row {row_offset + first + 1})",
             row=row_offset + k + 1,
         )
-    return pd.DataFrame(out)
 
 
 def empty_conflicts(with_party: bool = False) -> pd.DataFrame:
     """An empty conflict table with the right columns and dtypes."""
+    return _empty_template(with_party).copy()
+
+
+@functools.cache
+def _empty_template(with_party: bool) -> pd.DataFrame:
+    """The empty conflict table, built once (never handed out: callers get a copy)."""
     data: dict[str, pd.Series] = {
         name: pd.Series([], dtype=object if name in ("a", "b") else np.float64)
         for name in CONFLICT_COLUMNS
@@ -182,42 +212,45 @@ def detect(
     >>> row.a, row.b, round(float(row.range_nm), 2), round(float(row.bearing_deg))
     ('A', 'B', 3.01, 90)
     """
-    table = validate_states(states)
-    with_party = "party" in table.columns
+    table = _validated_columns(states, 0)
     found = detect_arrays(
-        table["lat"].to_numpy(),
-        table["lon"].to_numpy(),
-        table["alt_ft"].to_numpy(),
-        table["gs_kt"].to_numpy(),
-        table["track_deg"].to_numpy(),
-        table["vs_fpm"].to_numpy(),
+        table["lat"],
+        table["lon"],
+        table["alt_ft"],
+        table["gs_kt"],
+        table["track_deg"],
+        table["vs_fpm"],
         horizontal_nm=horizontal_nm,
         vertical_ft=vertical_ft,
         lookahead_s=lookahead_s,
         vertical_mode=vertical_mode,
     )
     if len(found) == 0:
-        return empty_conflicts(with_party)
-    ids = table["id"].to_numpy()
+        return _empty_template("party" in table).copy()
+    ids = table["id"]
     id_i, id_j = ids[found.i], ids[found.j]
     i_first = id_i < id_j
-    result = pd.DataFrame(
-        {
-            "a": np.where(i_first, id_i, id_j),
-            "b": np.where(i_first, id_j, id_i),
-            "t_in_s": found.t_in_s,
-            "t_out_s": found.t_out_s,
-            "t_cpa_s": found.t_cpa_s,
-            "hmd_nm": found.hmd_nm,
-            "vmd_ft": found.vmd_ft,
-            "range_nm": found.range_nm,
-            "vertical_ft": found.vertical_ft,
-            "bearing_deg": np.where(i_first, found.bearing_deg, found.reverse_bearing_deg),
-        }
+    a, b = np.where(i_first, id_i, id_j), np.where(i_first, id_j, id_i)
+    # stable sort by (a, b) in Python string order (what ``sort_values`` gives on text)
+    a_list, b_list = a.tolist(), b.tolist()
+    order = np.array(
+        sorted(range(len(a_list)), key=lambda k: (a_list[k], b_list[k])), dtype=np.intp
     )
-    if with_party:
-        parties = table["party"].to_numpy()
+    columns: dict[str, npt.NDArray[np.float64] | npt.NDArray[np.object_]] = {
+        "a": a,
+        "b": b,
+        "t_in_s": found.t_in_s,
+        "t_out_s": found.t_out_s,
+        "t_cpa_s": found.t_cpa_s,
+        "hmd_nm": found.hmd_nm,
+        "vmd_ft": found.vmd_ft,
+        "range_nm": found.range_nm,
+        "vertical_ft": found.vertical_ft,
+        "bearing_deg": np.where(i_first, found.bearing_deg, found.reverse_bearing_deg),
+    }
+    if "party" in table:
+        parties = table["party"]
         p_i, p_j = parties[found.i], parties[found.j]
-        result["party_a"] = np.where(i_first, p_i, p_j)
-        result["party_b"] = np.where(i_first, p_j, p_i)
-    return result.sort_values(["a", "b"], kind="stable").reset_index(drop=True)
+        columns["party_a"] = np.where(i_first, p_i, p_j)
+        columns["party_b"] = np.where(i_first, p_j, p_i)
+    return pd.DataFrame({name: values[order] for name, values in columns.items()})
