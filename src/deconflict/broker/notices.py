@@ -18,7 +18,8 @@ side's volumes, category, priority or notice id.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
@@ -174,27 +175,20 @@ class NoticeService:
         draft = parse_draft(payload, now=self.clock(), rules=self.rules)
         digest = request_hash(payload)
         with self.db.strategic_lock:
-            with self.db.write() as session:
-                self.db.lock_writes(session)
+            with self._locked_write() as session:
                 if idempotency_key is not None:
                     replay = self._replay(session, party_id, idempotency_key, digest)
                     if replay is not None:
                         return replay
-                signature = verify_signature(
-                    self._catalog(session).signing.get(party_id),
-                    signature_header,
-                    method="POST",
-                    path=path,
-                    body=payload,
+                signature = self._verified(
+                    session, party_id, signature_header, "POST", path, payload
                 )
-                now = self.state.monotonic_now(self.clock())
-                self.check_probe_limit(session, party_id, now)
-                self.state.catch_up(session)
+                now = self._checked_now(session, party_id)
                 notice_id = new_id()
                 found = self._check(
                     session, party_id, notice_id, draft, now, modifying_active=False
                 )
-                if any(f.decision == "reject" for f in found):
+                if _refused(found):
                     result = self._rejected(session, party_id, found, now)
                 else:
                     late = self._is_late(draft, now)
@@ -204,45 +198,17 @@ class NoticeService:
                         "party_id": party_id,
                         "version": 1,
                         "state": "notified",
-                        "category": draft.category,
-                        "priority": draft.priority,
-                        "title": draft.title,
-                        "body": draft.body,
-                        "late": late,
-                        "signature": signature,
+                        **_content(draft, late=late, signature=signature, now=now, seq=seq),
                         "created_at": now,
-                        "updated_at": now,
-                        "end_at": max(v.end for v in draft.volumes),
-                        "change_seq": seq,
                     }
                     session.execute(_INSERT_NOTICE, values)
                     created = self._record(session, party_id, notice_id, found, late, now)
                     row = SimpleNamespace(**values)
-                    _audit_notice(session, "notice.notified", row, now)
-                    publish(
-                        session,
-                        party_id,
-                        "notice",
-                        {"id": notice_id, "version": 1, "state": "notified"},
-                        now=now,
-                    )
-                    result = WriteResult(
-                        201,
-                        notice_public(row, now=now, conflicts_=created),
-                        "accepted",
-                        _by_policy(found),
+                    result = _accepted(
+                        session, "notice.notified", row, created, found, now, 201, "accepted"
                     )
                 if idempotency_key is not None:
-                    session.execute(
-                        insert(idempotency).values(
-                            party_id=party_id,
-                            key=idempotency_key,
-                            request_hash=digest,
-                            status=result.status,
-                            response=result.body,
-                            created_at=now,
-                        )
-                    )
+                    _remember(session, party_id, idempotency_key, digest, result, now)
             # committed: now (and only now) the index may change
             if result.status == 201:
                 self._index_put(notice_id, party_id, draft, now, seq)
@@ -263,67 +229,30 @@ class NoticeService:
             {k: v for k, v in payload.items() if k != "version"}, now=self.clock(), rules=self.rules
         )
         with self.db.strategic_lock:
-            with self.db.write() as session:
-                self.db.lock_writes(session)
-                row = self._own(session, party_id, notice_id)
-                if row.version != version:
-                    raise StaleVersionError(expected=version, actual=row.version)
-                if row.state != "notified":
-                    raise InvalidInputError(
-                        field="state", reason=f"a {row.state} notice cannot be amended"
-                    )
-                signature = verify_signature(
-                    self._catalog(session).signing.get(party_id),
-                    signature_header,
-                    method="PUT",
-                    path=path,
-                    body=payload,
+            with self._locked_write() as session:
+                row = self._own_notified(
+                    session, party_id, notice_id, version, "a {state} notice cannot be amended"
                 )
-                now = self.state.monotonic_now(self.clock())
-                self.check_probe_limit(session, party_id, now)
-                self.state.catch_up(session)
+                signature = self._verified(
+                    session, party_id, signature_header, "PUT", path, payload
+                )
+                now = self._checked_now(session, party_id)
                 meta = self.state.notices.get(notice_id)
                 active = meta is not None and meta.start <= now <= meta.end
                 found = self._check(
                     session, party_id, notice_id, draft, now, modifying_active=active
                 )
-                if any(f.decision == "reject" for f in found):
-                    result = self._rejected(session, party_id, found, now)
-                    return result
+                if _refused(found):
+                    return self._rejected(session, party_id, found, now)
                 late = self._is_late(draft, now)
                 seq = self._next_seq(session)
                 self._resolve_for(session, notice_id, now)
-                session.execute(
-                    update(notices)
-                    .where(notices.c.id == notice_id, notices.c.party_id == party_id)
-                    .values(
-                        version=row.version + 1,
-                        category=draft.category,
-                        priority=draft.priority,
-                        title=draft.title,
-                        body=draft.body,
-                        late=late,
-                        signature=signature,
-                        updated_at=now,
-                        end_at=max(v.end for v in draft.volumes),
-                        change_seq=seq,
-                    )
-                )
+                content = _content(draft, late=late, signature=signature, now=now, seq=seq)
+                _update_own(session, party_id, notice_id, version=row.version + 1, **content)
                 created = self._record(session, party_id, notice_id, found, late, now)
-                new_row = session.execute(select(notices).where(notices.c.id == notice_id)).one()
-                _audit_notice(session, "notice.amended", new_row, now)
-                publish(
-                    session,
-                    party_id,
-                    "notice",
-                    {"id": notice_id, "version": row.version + 1, "state": "notified"},
-                    now=now,
-                )
-                result = WriteResult(
-                    200,
-                    notice_public(new_row, now=now, conflicts_=created),
-                    "amended",
-                    _by_policy(found),
+                new_row = _reread(session, notice_id)
+                result = _accepted(
+                    session, "notice.amended", new_row, created, found, now, 200, "amended"
                 )
             self._index_put(notice_id, party_id, draft, now, seq, created_at=row.created_at)
         return result
@@ -340,44 +269,29 @@ class NoticeService:
         """Cancel a notice (``payload["version"]`` = current version); resolves its conflicts."""
         version = _version_of(payload)
         with self.db.strategic_lock:
-            with self.db.write() as session:
-                self.db.lock_writes(session)
-                row = self._own(session, party_id, notice_id)
-                if row.version != version:
-                    raise StaleVersionError(expected=version, actual=row.version)
-                if row.state != "notified":
-                    raise InvalidInputError(
-                        field="state", reason=f"the notice is already {row.state}"
-                    )
-                verify_signature(
-                    self._catalog(session).signing.get(party_id),
-                    signature_header,
-                    method="POST",
-                    path=path,
-                    body=payload,
+            with self._locked_write() as session:
+                row = self._own_notified(
+                    session, party_id, notice_id, version, "the notice is already {state}"
                 )
+                self._verified(session, party_id, signature_header, "POST", path, payload)
                 now = self.state.monotonic_now(self.clock())
                 self.state.catch_up(session)
                 seq = self._next_seq(session)
                 self._resolve_for(session, notice_id, now)
-                session.execute(
-                    update(notices)
-                    .where(notices.c.id == notice_id, notices.c.party_id == party_id)
-                    .values(
-                        version=row.version + 1, state="cancelled", updated_at=now, change_seq=seq
-                    )
+                _update_own(
+                    session,
+                    party_id,
+                    notice_id,
+                    version=row.version + 1,
+                    state="cancelled",
+                    updated_at=now,
+                    change_seq=seq,
                 )
                 session.execute(
                     insert(probe_events).values(party_id=party_id, kind="cancelled", at=now)
                 )
-                publish(
-                    session,
-                    party_id,
-                    "notice",
-                    {"id": notice_id, "version": row.version + 1, "state": "cancelled"},
-                    now=now,
-                )
-                new_row = session.execute(select(notices).where(notices.c.id == notice_id)).one()
+                _publish_notice(session, party_id, notice_id, row.version + 1, "cancelled", now)
+                new_row = _reread(session, notice_id)
                 _audit_notice(session, "notice.cancelled", new_row, now)
                 result = WriteResult(200, notice_public(new_row, now=now), "cancelled")
             self.state.drop(notice_id)
@@ -435,6 +349,15 @@ class NoticeService:
         return conflict_public(row)
 
     # --------------------------------------------------------------------------- helpers
+    @contextmanager
+    def _locked_write(self) -> Iterator[Session]:
+        """A write transaction holding the database writer lock (the single SQLite writer or
+        the PostgreSQL advisory lock). Enter it under ``db.strategic_lock``; it commits when
+        the block ends (also by ``return``) and rolls back on an exception."""
+        with self.db.write() as session:
+            self.db.lock_writes(session)
+            yield session
+
     @staticmethod
     def _own(session: Session, party_id: str, notice_id: str) -> Any:
         row = session.execute(
@@ -443,6 +366,51 @@ class NoticeService:
         if row is None:
             raise NotFoundError(f"no notice {notice_id!r}")
         return row
+
+    def _own_notified(
+        self, session: Session, party_id: str, notice_id: str, version: int, refusal: str
+    ) -> Any:
+        """The party's notice, still at ``version`` and still ``notified`` (amend, cancel).
+
+        Raises, in this order: 404 (missing or another party's), 409 stale version, 422 with
+        ``refusal`` (a template naming ``{state}``) when the notice is no longer notified.
+        """
+        row = self._own(session, party_id, notice_id)
+        if row.version != version:
+            raise StaleVersionError(expected=version, actual=row.version)
+        if row.state != "notified":
+            raise InvalidInputError(field="state", reason=refusal.format(state=row.state))
+        return row
+
+    def _verified(
+        self,
+        session: Session,
+        party_id: str,
+        header: str | None,
+        method: str,
+        path: str,
+        payload: Mapping[str, Any],
+    ) -> dict[str, str] | None:
+        """Check the write's signature against the party's registered key, if it has one.
+
+        Returns the signature record to store with the notice (None for an unsigned party);
+        raises when a registered party's signature is missing or wrong.
+        """
+        return verify_signature(
+            self._catalog(session).signing.get(party_id),
+            header,
+            method=method,
+            path=path,
+            body=payload,
+        )
+
+    def _checked_now(self, session: Session, party_id: str) -> datetime:
+        """The write's time (UTC, never behind the last write's), once the party is under its
+        probing limit (429 otherwise) and the index has caught up with committed writes."""
+        now = self.state.monotonic_now(self.clock())
+        self.check_probe_limit(session, party_id, now)
+        self.state.catch_up(session)
+        return now
 
     def _next_seq(self, session: Session) -> int:
         """The next ``change_seq``: call under the strategic lock, after ``catch_up``, which
@@ -766,6 +734,88 @@ class NoticeService:
             public = conflict_public(r)
             public["status"] = "resolved"
             publish(session, r.party_id, "conflict", public, now=now)
+
+
+def _refused(found: list[_Found]) -> bool:
+    """Whether any conflict is refused under its policy (the write is then rejected whole)."""
+    return any(f.decision == "reject" for f in found)
+
+
+def _content(
+    draft: Draft, *, late: bool, signature: dict[str, str] | None, now: datetime, seq: int
+) -> dict[str, Any]:
+    """The ``notices`` columns a create and an amend both (re)write from the draft."""
+    return {
+        "category": draft.category,
+        "priority": draft.priority,
+        "title": draft.title,
+        "body": draft.body,
+        "late": late,
+        "signature": signature,
+        "updated_at": now,
+        "end_at": max(v.end for v in draft.volumes),
+        "change_seq": seq,
+    }
+
+
+def _update_own(session: Session, party_id: str, notice_id: str, **values: Any) -> None:
+    """Set ``values`` on the party's own notice row (the caller checked it exists)."""
+    session.execute(
+        update(notices)
+        .where(notices.c.id == notice_id, notices.c.party_id == party_id)
+        .values(**values)
+    )
+
+
+def _reread(session: Session, notice_id: str) -> Any:
+    """The notice's row as just written in this transaction."""
+    return session.execute(select(notices).where(notices.c.id == notice_id)).one()
+
+
+def _accepted(
+    session: Session,
+    kind: str,
+    row: Any,
+    created: list[dict[str, Any]],
+    found: list[_Found],
+    now: datetime,
+    status: int,
+    outcome: str,
+) -> WriteResult:
+    """Ledger entry and owner event for an accepted create or amend; the response to send.
+
+    ``row`` is the notice as written (its ``version`` and ``state`` go into the event),
+    ``created`` the submitter's copies of the conflicts just recorded.
+    """
+    _audit_notice(session, kind, row, now)
+    _publish_notice(session, row.party_id, row.id, row.version, row.state, now)
+    body = notice_public(row, now=now, conflicts_=created)
+    return WriteResult(status, body, outcome, _by_policy(found))
+
+
+def _publish_notice(
+    session: Session, party_id: str, notice_id: str, version: int, state: str, now: datetime
+) -> None:
+    """Tell the owning party (event stream) that its notice moved to ``version``/``state``."""
+    publish(
+        session, party_id, "notice", {"id": notice_id, "version": version, "state": state}, now=now
+    )
+
+
+def _remember(
+    session: Session, party_id: str, key: str, digest: str, result: WriteResult, now: datetime
+) -> None:
+    """Store a create's result under its ``Idempotency-Key`` so a retry replays it."""
+    session.execute(
+        insert(idempotency).values(
+            party_id=party_id,
+            key=key,
+            request_hash=digest,
+            status=result.status,
+            response=result.body,
+            created_at=now,
+        )
+    )
 
 
 def _audit_notice(session: Session, kind: str, row: Any, now: datetime) -> None:

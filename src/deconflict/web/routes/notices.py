@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import gc
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Literal
 
 import anyio
@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from deconflict.broker.notice_model import NoticeRules, WriteResult
 from deconflict.broker.notices import NoticeService
+from deconflict.broker.parties import Principal
 from deconflict.broker.strategic_state import StrategicState
 from deconflict.store.base import Database
 from deconflict.strategic import ActivityCategory
@@ -138,6 +139,49 @@ def _respond(result: WriteResult, metrics: Metrics, location: str | None = None)
     return JSONResponse(result.body, status_code=result.status, headers=headers, media_type=media)
 
 
+#: A notice write bound to everything but the caller's party id and the parsed JSON body.
+_Write = Callable[[str, Any], WriteResult]
+
+
+def _on_notice(
+    service: NoticeService,
+    action: Literal["amend", "cancel"],
+    notice_id: str,
+    signature_header: str | None,
+    path: str,
+) -> _Write:
+    """Bind ``service.amend`` or ``service.cancel`` to one notice, its signature header and
+    the signed request path."""
+    method = service.amend if action == "amend" else service.cancel
+
+    def write(party_id: str, payload: Any) -> WriteResult:
+        return method(party_id, notice_id, payload, signature_header=signature_header, path=path)
+
+    return write
+
+
+async def _run_write(
+    request: Request,
+    principal: Principal,
+    metrics: Metrics,
+    write: _Write,
+    *,
+    with_location: bool = False,
+) -> JSONResponse:
+    """Run one notice write off the event loop and turn its result into the response.
+
+    The service is synchronous (it holds the strategic lock for the whole check-and-record),
+    so it runs in a worker thread. It gets the parsed JSON body, not the pydantic model (which
+    only checked its shape): the service parses it and verifies signatures over it.
+    ``with_location`` adds ``Location: /v1/notices/{id}`` to a 201.
+    """
+    payload = await request.json()
+    assert principal.party_id is not None
+    result = await anyio.to_thread.run_sync(functools.partial(write, principal.party_id, payload))
+    location = f"/v1/notices/{result.body.get('id')}" if with_location else None
+    return _respond(result, metrics, location)
+
+
 @router.post(
     "/notices",
     summary="Notify planned activity (checked against other parties' plans and agreed lines)",
@@ -154,20 +198,13 @@ async def create_notice(
     deconflict_signature: Annotated[str | None, Header(max_length=400)] = None,
 ) -> JSONResponse:
     """Create a notice; a retry with the same ``Idempotency-Key`` returns the first result."""
-    payload = await request.json()
-    assert principal.party_id is not None
-    result = await anyio.to_thread.run_sync(
-        functools.partial(
-            _service(request).create,
-            principal.party_id,
-            payload,
-            idempotency_key=idempotency_key,
-            signature_header=deconflict_signature,
-            path="/v1/notices",
-        )
+    write = functools.partial(
+        _service(request).create,
+        idempotency_key=idempotency_key,
+        signature_header=deconflict_signature,
+        path="/v1/notices",
     )
-    location = f"/v1/notices/{result.body.get('id')}"
-    return _respond(result, metrics, location)
+    return await _run_write(request, principal, metrics, write, with_location=True)
 
 
 @router.get("/notices", summary="List own notices", response_model=list[NoticePublic])
@@ -210,19 +247,9 @@ async def amend_notice(
     deconflict_signature: Annotated[str | None, Header(max_length=400)] = None,
 ) -> JSONResponse:
     """Replace the notice's content; re-checked like a new notice."""
-    payload = await request.json()
-    assert principal.party_id is not None
-    result = await anyio.to_thread.run_sync(
-        functools.partial(
-            _service(request).amend,
-            principal.party_id,
-            notice_id,
-            payload,
-            signature_header=deconflict_signature,
-            path=f"/v1/notices/{notice_id}",
-        )
-    )
-    return _respond(result, metrics)
+    path = f"/v1/notices/{notice_id}"
+    write = _on_notice(_service(request), "amend", notice_id, deconflict_signature, path)
+    return await _run_write(request, principal, metrics, write)
 
 
 @router.post(
@@ -240,19 +267,9 @@ async def cancel_notice(
     deconflict_signature: Annotated[str | None, Header(max_length=400)] = None,
 ) -> JSONResponse:
     """Cancel; the other parties' conflict records become ``resolved``."""
-    payload = await request.json()
-    assert principal.party_id is not None
-    result = await anyio.to_thread.run_sync(
-        functools.partial(
-            _service(request).cancel,
-            principal.party_id,
-            notice_id,
-            payload,
-            signature_header=deconflict_signature,
-            path=f"/v1/notices/{notice_id}/cancel",
-        )
-    )
-    return _respond(result, metrics)
+    path = f"/v1/notices/{notice_id}/cancel"
+    write = _on_notice(_service(request), "cancel", notice_id, deconflict_signature, path)
+    return await _run_write(request, principal, metrics, write)
 
 
 @router.get("/conflicts", summary="Own conflict records", response_model=list[ConflictPublic])
