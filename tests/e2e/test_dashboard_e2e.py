@@ -237,19 +237,23 @@ def test_hotline_message_crosses_and_is_acknowledged(blue: Any, red: Any) -> Non
         field.fill("E2E-1" if "id" in name or "ref" in name else "1")
     form.locator("[name=__subject]").fill("E2E comm check")
     form.locator("[data-testid=hotline-send]").click()
-    blue.wait_for_selector("[data-testid=hotline-message]", timeout=15000)
+    # Other threads may exist (an advisory conflict opens one): follow this message's thread.
+    subject = "E2E comm check"
+    blue_thread = blue.locator("[data-testid=hotline-thread]", has_text=subject)
+    red_thread = red.locator("[data-testid=hotline-thread]", has_text=subject)
+    blue_thread.locator("[data-testid=hotline-message]").first.wait_for(timeout=15000)
     assert blue.locator("[data-testid=hotline-form-error]").count() == 0
     # RED receives it (stream push or 5 s poll) with an acknowledgement countdown, and acks.
-    red.wait_for_selector("[data-testid=hotline-ack]", timeout=20000)
-    msg = red.locator("[data-testid=hotline-message]").first
+    red_thread.locator("[data-testid=hotline-ack]").first.wait_for(timeout=20000)
+    msg = red_thread.locator("[data-testid=hotline-message]").first
     assert "IMMEDIATE" in msg.inner_text()
     assert "ack due" in msg.locator("[data-testid=ack-countdown]").inner_text()
-    red.locator("[data-testid=hotline-ack]").first.click()
-    red.wait_for_selector("[data-testid=hotline-acked]", timeout=15000)
+    red_thread.locator("[data-testid=hotline-ack]").first.click()
+    red_thread.locator("[data-testid=hotline-acked]").first.wait_for(timeout=15000)
     # BLUE sees RED's acknowledgement.
-    blue.wait_for_selector("[data-testid=hotline-acked]", timeout=20000)
+    blue_thread.locator("[data-testid=hotline-acked]").first.wait_for(timeout=20000)
     # RED answers in the same thread (Reply): BLUE's thread now holds two messages.
-    red.click("[data-testid=hotline-reply]")
+    red_thread.locator("[data-testid=hotline-reply]").click()
     reply = red.locator("[data-testid=hotline-form]")
     reply.locator("[data-testid=hotline-template]").select_option("comm_check")
     for field in reply.locator("input[required][data-field]").all():
@@ -257,8 +261,13 @@ def test_hotline_message_crosses_and_is_acknowledged(blue: Any, red: Any) -> Non
             field.fill("2")
     reply.locator("[data-testid=hotline-send]").click()
     blue.wait_for_function(
-        "() => document.querySelectorAll('[data-testid=hotline-thread]').length === 1 &&"
-        " document.querySelectorAll('[data-testid=hotline-message]').length === 2",
+        """(subject) => {
+          const mine = [...document.querySelectorAll('[data-testid=hotline-thread]')]
+            .filter((t) => t.textContent.includes(subject));
+          return mine.length === 1 &&
+            mine[0].querySelectorAll('[data-testid=hotline-message]').length === 2;
+        }""",
+        arg=subject,
         timeout=20000,
     )
     # Russian rendering on request.

@@ -56,7 +56,7 @@ def test_stream_replays_after_last_event_id_then_goes_live(env: BrokerEnv) -> No
                 read_events(
                     f"{srv.base_url}/v1/stream",
                     {**env.h("A.viewer"), "Last-Event-ID": str(first[0]["id"])},
-                    2,
+                    3,
                 )
             )
 
@@ -70,15 +70,17 @@ def test_stream_replays_after_last_event_id_then_goes_live(env: BrokerEnv) -> No
             assert r.status_code == 201
         t.join(timeout=20)
         assert got[0]["id"] == first[1]["id"]
-        assert got[1]["event"] == "notice" and got[1]["data"]["id"] == r.json()["id"]
+        # the hotline thread the broker opened for the advisory conflict, then the live notice
+        assert got[1]["event"] == "message" and got[1]["data"]["type"] == "message"
+        assert got[2]["event"] == "notice" and got[2]["data"]["id"] == r.json()["id"]
         # B's stream never carries A's own notice events; access_token works for EventSource
         b_events = read_events(
             f"{srv.base_url}/v1/stream?last_event_id=0&access_token={env.keys['B.viewer']}",
             {},
-            2,
+            3,
         )
         assert all(e["data"].get("id") != r.json()["id"] for e in b_events)
-        assert {e["event"] for e in b_events} == {"notice", "conflict"}
+        assert {e["event"] for e in b_events} == {"notice", "conflict", "message"}
 
 
 def test_stream_refuses_operator_and_bad_last_event_id(env: BrokerEnv) -> None:

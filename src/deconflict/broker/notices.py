@@ -52,6 +52,7 @@ from deconflict.errors import (
     StaleVersionError,
 )
 from deconflict.store.base import Database
+from deconflict.store.hotline_sql.conflict_threads import open_conflict_thread
 from deconflict.store.tables import (
     catalog_version,
     conflicts,
@@ -674,6 +675,7 @@ class NoticeService:
                 sides.append((f.other_party_id, f.other_notice_id, f.pairing.label_of_self))
             elif f.other_party_id != party_id:  # a line: the other side has no notice here
                 sides.append((f.other_party_id, None, f.pairing.label_of_self))
+            own_cid = ""
             for viewer, own_notice, counterpart in sides:
                 cid = new_id()
                 values = {
@@ -700,7 +702,20 @@ class NoticeService:
                 public = conflict_public(row)
                 publish(session, viewer, "conflict", public, now=now)
                 if viewer == party_id:
+                    own_cid = cid
                     own_copies.append(public)
+            if _opens_thread(f, party_id):
+                assert f.other_notice_id is not None
+                open_conflict_thread(
+                    session,
+                    sender=party_id,
+                    recipient=f.other_party_id,
+                    conflict_id=own_cid,
+                    own_notice_id=notice_id,
+                    other_notice_id=f.other_notice_id,
+                    overlap=f.overlap,
+                    now=now,
+                )
         return own_copies
 
     def _resolve_for(self, session: Session, notice_id: str, now: datetime) -> None:
@@ -734,6 +749,17 @@ class NoticeService:
             public = conflict_public(r)
             public["status"] = "resolved"
             publish(session, r.party_id, "conflict", public, now=now)
+
+
+def _opens_thread(f: _Found, party_id: str) -> bool:
+    """An advisory agreement's plan-plan conflict opens a hotline thread (DOMAIN.md section 6)."""
+    return (
+        f.kind == "volume"
+        and f.pairing.policy_name == "advisory"
+        and f.pairing.agreement is not None
+        and f.other_notice_id is not None
+        and f.other_party_id != party_id
+    )
 
 
 def _refused(found: list[_Found]) -> bool:

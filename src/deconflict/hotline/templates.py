@@ -294,18 +294,53 @@ class Query(_Strict):
     respond_by: UtcTime | None = None
 
 
+_TACTICAL_FIELDS: Final = (
+    "position",
+    "altitude_ft",
+    "time_of_closest_approach",
+    "hmd_nm",
+    "vmd_ft",
+    "proposed_action",
+)
+_STRATEGIC_FIELDS: Final = ("conflict_ref", "altitude", "valid_from", "valid_to")
+
+
 class RequestToDeconflict(_Strict):
-    """Asks the other party to act on a predicted conflict."""
+    """Asks the other party to act on a predicted conflict.
+
+    Either tactical (``position``, ``altitude_ft``, ``time_of_closest_approach``, ``hmd_nm``,
+    ``vmd_ft``, ``proposed_action`` all given) or strategic, as the broker opens for an advisory
+    plan conflict (``conflict_ref`` with the overlap's ``altitude`` band and ``valid_from`` /
+    ``valid_to`` window; closed interval, so the window may be an instant).
+    """
 
     conflict_ref: Ref | None = None
     own_callsign: Callsign | None = None
     other_track_ref: Ref | None = None
-    position: Position
-    altitude_ft: float = Field(ge=-1500.0, le=100_000.0)
-    time_of_closest_approach: UtcTime
-    hmd_nm: float = Field(ge=0.0, le=1000.0)
-    vmd_ft: float = Field(ge=0.0, le=100_000.0)
-    proposed_action: ProposedAction
+    position: Position | None = None
+    altitude_ft: float | None = Field(default=None, ge=-1500.0, le=100_000.0)
+    time_of_closest_approach: UtcTime | None = None
+    hmd_nm: float | None = Field(default=None, ge=0.0, le=1000.0)
+    vmd_ft: float | None = Field(default=None, ge=0.0, le=100_000.0)
+    proposed_action: ProposedAction | None = None
+    altitude: AltitudeBand | None = None
+    valid_from: UtcTime | None = None
+    valid_to: UtcTime | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> RequestToDeconflict:
+        if any(getattr(self, n) is not None for n in _STRATEGIC_FIELDS[1:]):
+            for name in _STRATEGIC_FIELDS:
+                if getattr(self, name) is None:
+                    raise FieldProblem(name, "Field required")
+            start, end = self.valid_from, self.valid_to
+            if start is not None and end is not None and end < start:
+                raise FieldProblem("valid_to", "must not be before valid_from")
+            return self
+        for name in _TACTICAL_FIELDS:
+            if getattr(self, name) is None:
+                raise FieldProblem(name, "Field required")
+        return self
 
 
 class SafetyOfFlightWarning(_Strict):

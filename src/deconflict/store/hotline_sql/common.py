@@ -93,6 +93,7 @@ class ViewerNames:
     def __init__(self, session: Session, viewer: str) -> None:
         from deconflict.broker.agreements import counterparts
 
+        self.session = session
         self.viewer = viewer
         own = session.execute(select(parties.c.name).where(parties.c.id == viewer)).scalar()
         self.own_name = str(own) if own is not None else viewer

@@ -71,6 +71,40 @@ def send_message(
     by; a party that shares no agreement with the sender is "not found" (404).
     """
     recipient_id = resolve_counterpart(session, sender, recipient, field="recipient")
+    return send_resolved(
+        session,
+        sender=sender,
+        recipient_id=recipient_id,
+        template=template,
+        fields=fields,
+        precedence=precedence,
+        now=now,
+        thread_id=thread_id,
+        subject=subject,
+        attachment=attachment,
+        free_text=free_text,
+    )
+
+
+def send_resolved(
+    session: Session,
+    *,
+    sender: str,
+    recipient_id: str,
+    template: str,
+    fields: Mapping[str, Any],
+    precedence: str,
+    now: datetime,
+    thread_id: str | None = None,
+    subject: str | None = None,
+    attachment: Mapping[str, Any] | None = None,
+    free_text: str | None = None,
+    origin: str | None = None,
+) -> dict[str, Any]:
+    """:func:`send_message` to an already resolved ``recipient_id``.
+
+    ``origin="broker"`` marks a message the broker composed on the sender's side (logged).
+    """
     prec = hl.parse_precedence(precedence)
     att = None
     if attachment is not None:
@@ -153,6 +187,7 @@ def send_message(
             "template": template,
             "precedence": prec.value,
             "queued": not deliver_now,
+            **({"origin": origin} if origin else {}),
         },
         now=now,
     )

@@ -34,6 +34,7 @@ from deconflict.store.hotline_sql.tables import (
     hotline_escalations,
     hotline_messages,
 )
+from deconflict.store.tables import conflicts
 
 
 def channel_row(session: Session, a: str, b: str) -> Any:
@@ -226,6 +227,39 @@ def _escalations_of(session: Session, message_ids: Sequence[str]) -> dict[str, l
     return out
 
 
+def viewer_conflict_ref(session: Session, viewer: str, ref: str) -> str:
+    """The id of ``viewer``'s own copy of the conflict record ``ref`` (``ref`` if it has none)."""
+    row = session.execute(
+        select(conflicts.c.party_id, conflicts.c.pair_id).where(conflicts.c.id == ref)
+    ).first()
+    if row is None or row.party_id == viewer:
+        return ref
+    own = session.execute(
+        select(conflicts.c.id).where(
+            conflicts.c.pair_id == row.pair_id, conflicts.c.party_id == viewer
+        )
+    ).scalar()
+    return str(own) if own is not None else ref
+
+
+def _own_conflict_view(message: hl.Message, view: ViewerNames) -> hl.Message:
+    """``message`` with a conflict reference shown as the viewer's own copy of that conflict.
+
+    Each side holds its own copy of a conflict record (its own id); a message attached to the
+    sender's copy reads, for the recipient, as attached to the recipient's copy.
+    """
+    att = message.attachment
+    if att is None or att.kind is not hl.AttachmentKind.CONFLICT:
+        return message
+    mine = viewer_conflict_ref(view.session, view.viewer, att.ref)
+    if mine == att.ref:
+        return message
+    fields = message.fields
+    if getattr(fields, "conflict_ref", None) == att.ref:
+        fields = fields.model_copy(update={"conflict_ref": mine})
+    return replace(message, attachment=replace(att, ref=mine), fields=fields)
+
+
 def message_json(
     message: hl.Message,
     acks: Sequence[hl.Ack],
@@ -235,6 +269,7 @@ def message_json(
     lang: str | None,
 ) -> dict[str, Any]:
     """A message as ``view.viewer`` sees it; ``lang`` adds the rendering in that language."""
+    message = _own_conflict_view(message, view)
     out: dict[str, Any] = {
         "id": message.id,
         "thread_id": message.thread_id,
