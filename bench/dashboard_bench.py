@@ -71,7 +71,10 @@ async ({n, seconds, mode, pan}) => {
       a.lon += d * Math.sin(a.track_deg * Math.PI / 180) / Math.cos(a.lat * Math.PI / 180);
       a.track_deg = (a.track_deg + (rnd() - 0.5) * 2 + 360) % 360;
     }
-    return JSON.stringify({time: new Date().toISOString(), tracks: fleet});
+    // A `picture` event exactly as the broker sends it (broker/events.py PictureView).
+    const at = new Date().toISOString();
+    const own = fleet.map((a) => ({...a, time: at, stale: false}));
+    return JSON.stringify({party: 'BLUE', at, own, traffic: [], alert_ids: []});
   };
   map.setView([47, 10], 6, {animate: false});
   let markers = null;
@@ -90,7 +93,7 @@ async ({n, seconds, mode, pan}) => {
       dc.applyPicture(JSON.parse(text));
     } else {
       const pic = JSON.parse(text);
-      pic.tracks.forEach((a, i) => markers[i].setLatLng([a.lat, a.lon]));
+      pic.own.forEach((a, i) => markers[i].setLatLng([a.lat, a.lon]));
     }
     updateCosts.push(performance.now() - t0);
   };

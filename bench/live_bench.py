@@ -31,6 +31,7 @@ import httpx
 import numpy as np
 
 from deconflict.broker import parties
+from deconflict.broker.live import LiveEngine
 from deconflict.cli.demo import BackgroundServer
 from deconflict.live.batch import parse_batch
 from deconflict.live.engine import LiveConfig
@@ -39,7 +40,6 @@ from deconflict.settings import Settings
 from deconflict.store.base import Database
 from deconflict.store.migrate import upgrade
 from deconflict.web.routes.alerts import live_app
-from deconflict.web.routes.tracks import LiveEngine
 
 BATCH = 5000
 

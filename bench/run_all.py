@@ -15,11 +15,16 @@ from pathlib import Path
 
 BENCHMARKS = (
     "tactical_bench.py",
+    "bench_tactical_scale.py",
     "strategic_bench.py",
     "broker_bench.py",
     "live_bench.py",
     "ledger_bench.py",
     "dashboard_bench.py",
+    "bench_daa.py",
+    "bench_readers.py",
+    "bench_private.py",
+    "adversarial_bench.py",
 )
 
 

@@ -113,3 +113,15 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{(tmp_path / 'deconflict.sqlite3').as_posix()}"
     url: str = request.getfixturevalue("fresh_pg_url")
     return url
+
+
+# --- event contract (issue 10) -------------------------------------------------------
+@pytest.fixture(autouse=True, scope="session")
+def _validate_published_events() -> Iterator[None]:
+    """Every event any test makes the broker publish is validated against its model in
+    ``deconflict.broker.events`` (a drifted payload fails that test)."""
+    from deconflict.broker import outbox
+
+    previous = outbox.check_events(True)
+    yield
+    outbox.check_events(previous)

@@ -7,6 +7,9 @@ so that the message can name the offending field and the reason.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 
 class DeconflictError(Exception):
     """Base class of every error deconflict raises on purpose."""
@@ -98,15 +101,32 @@ class RateLimitedError(DeconflictError):
         super().__init__(message)
 
 
-class PartyDownError(DeconflictError):
-    """The other party or the channel is unavailable (suspended)."""
+def field_path(loc: Sequence[str | int]) -> str:
+    """A pydantic error location as a field pointer (the one translator): ``("body",
+    "volumes", 0, "start")`` -> ``volumes[0].start``; ``("query", "limit")`` -> ``query.limit``;
+    an empty location -> ``body``."""
+    parts = list(loc)
+    prefix = ""
+    if parts and parts[0] == "body":
+        parts = parts[1:]
+    elif parts and parts[0] in ("query", "path", "header", "cookie"):
+        prefix = f"{parts[0]}."
+        parts = parts[1:]
+    out = ""
+    for p in parts:
+        if isinstance(p, int):
+            out += f"[{p}]"
+        else:
+            out += ("." if out else "") + str(p)
+    return prefix + (out or "body")
 
-    status = 412
-    title = "Party unavailable"
+
+def error_reason(error: Any) -> str:
+    """The reason of one pydantic error dict (its message without the "Value error, " prefix)."""
+    return str(error.get("msg", "invalid")).removeprefix("Value error, ")
 
 
-class AreaTooLargeError(DeconflictError):
-    """A query or volume exceeds the configured maximum area."""
-
-    status = 413
-    title = "Area too large"
+def invalid_input_from(exc: Any) -> InvalidInputError:
+    """The :class:`InvalidInputError` of a ``pydantic.ValidationError``'s first error."""
+    first = exc.errors(include_url=False)[0]
+    return InvalidInputError(field=field_path(first.get("loc", ())), reason=error_reason(first))

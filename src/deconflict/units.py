@@ -51,16 +51,6 @@ WGS84_E2: Final = WGS84_F * (2.0 - WGS84_F)
 """WGS84 first eccentricity squared."""
 
 
-def ft_to_m(ft: float) -> float:
-    """Feet to metres."""
-    return ft * M_PER_FT
-
-
-def m_to_ft(m: float) -> float:
-    """Metres to feet."""
-    return m / M_PER_FT
-
-
 def nm_to_m(nm: float) -> float:
     """Nautical miles to metres."""
     return nm * M_PER_NM
@@ -69,16 +59,6 @@ def nm_to_m(nm: float) -> float:
 def m_to_nm(m: float) -> float:
     """Metres to nautical miles."""
     return m / M_PER_NM
-
-
-def kt_to_mps(kt: float) -> float:
-    """Knots to metres per second."""
-    return kt * MPS_PER_KT
-
-
-def fpm_to_mps(fpm: float) -> float:
-    """Feet per minute to metres per second."""
-    return fpm * MPS_PER_FPM
 
 
 def fl_to_ft(fl: int) -> int:

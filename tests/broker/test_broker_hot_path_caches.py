@@ -120,7 +120,7 @@ def test_plan_cache_follows_creates_cancels_and_time(db: Database) -> None:
     svc = NoticeService(db, StrategicState(), NoticeRules())
     svc.load()
     t0 = NOW + timedelta(hours=5)
-    n1 = svc.create(a, {"category": "exercise", "volumes": [circle(0, t0)]}).body["id"]
+    n1 = svc.create(a, {"category": "exercise", "volumes": [circle(0, t0)]}).notice["id"]
     n2 = svc.create(b, {"category": "exercise", "volumes": [circle(5, t0 + timedelta(days=3))]})
     n3 = svc.create(a, {"category": "exercise", "volumes": [circle(9, t0, 1.0, after_min=30)]})
     cache = PlanCache(LiveConfig())
@@ -134,12 +134,12 @@ def test_plan_cache_follows_creates_cancels_and_time(db: Database) -> None:
     assert keys(NOW) == set()  # nothing within the horizon yet: nothing built
     assert len(cache) == 3
     during = t0 + timedelta(minutes=30)
-    assert keys(during) == {n1, n3.body["id"]}
+    assert keys(during) == {n1, n3.notice["id"]}
     # the after-buffer keeps n3 until 1 h 30 min after its start
-    assert keys(t0 + timedelta(minutes=80)) == {n1, n3.body["id"]}
+    assert keys(t0 + timedelta(minutes=80)) == {n1, n3.notice["id"]}
     assert keys(t0 + timedelta(minutes=100)) == {n1}
     assert keys(t0 + timedelta(hours=3)) == set()  # all ended
-    assert keys(during) == {n1, n3.body["id"]}  # time went back: reconsidered
+    assert keys(during) == {n1, n3.notice["id"]}  # time went back: reconsidered
     svc.cancel(a, n1, {"version": 1})
-    assert keys(during) == {n3.body["id"]}
-    assert keys(t0 + timedelta(days=3, minutes=1)) == {n2.body["id"]}
+    assert keys(during) == {n3.notice["id"]}
+    assert keys(t0 + timedelta(days=3, minutes=1)) == {n2.notice["id"]}

@@ -68,14 +68,14 @@ def probes(svc: NoticeService, party_id: str) -> list[str]:
 def test_each_write_tells_the_owner_the_new_version_and_state(world: Any) -> None:
     svc, a, _ = world
     created = svc.create(a, body(10, title="one"), idempotency_key="k1")
-    assert (created.status, created.outcome) == (201, "accepted")
-    nid = created.body["id"]
+    assert created.outcome == "accepted"
+    nid = created.notice["id"]
     amended = svc.amend(a, nid, {**body(11, title="two"), "version": 1})
-    assert (amended.status, amended.outcome) == (200, "amended")
-    assert amended.body["version"] == 2 and amended.body["title"] == "two"
+    assert amended.outcome == "amended"
+    assert amended.notice["version"] == 2 and amended.notice["title"] == "two"
     cancelled = svc.cancel(a, nid, {"version": 2})
-    assert (cancelled.status, cancelled.outcome) == (200, "cancelled")
-    assert cancelled.body["state"] == "cancelled" and cancelled.body["version"] == 3
+    assert cancelled.outcome == "cancelled"
+    assert cancelled.notice["state"] == "cancelled" and cancelled.notice["version"] == 3
     assert notice_events(svc, a) == [
         {"id": nid, "version": 1, "state": "notified"},
         {"id": nid, "version": 2, "state": "notified"},
@@ -87,14 +87,14 @@ def test_each_write_tells_the_owner_the_new_version_and_state(world: Any) -> Non
         stored = s.execute(select(idempotency).where(idempotency.c.party_id == a)).one()
     assert (row.version, row.state, row.title, row.change_seq) == (3, "cancelled", "two", 3)
     assert row.updated_at >= row.created_at
-    assert (stored.key, stored.status, stored.response) == ("k1", 201, created.body)
+    assert (stored.key, stored.status, stored.response) == ("k1", 201, created.notice)
     replay = svc.create(a, body(10, title="one"), idempotency_key="k1")
-    assert replay.replayed and replay.body == created.body and len(notice_events(svc, a)) == 3
+    assert replay.replayed and replay.notice == created.notice and len(notice_events(svc, a)) == 3
 
 
 def test_amend_and_cancel_refuse_in_the_same_order_with_the_same_messages(world: Any) -> None:
     svc, a, b = world
-    nid = svc.create(a, body(10)).body["id"]
+    nid = svc.create(a, body(10)).notice["id"]
     with pytest.raises(NotFoundError, match="no notice"):
         svc.amend(b, nid, {**body(10), "version": 1})
     with pytest.raises(StaleVersionError) as stale:
@@ -116,11 +116,11 @@ def test_amend_and_cancel_refuse_in_the_same_order_with_the_same_messages(world:
 
 def test_a_refused_amend_keeps_the_notice_and_counts_a_probe(world: Any) -> None:
     svc, a, b = world
-    assert svc.create(a, body(10, priority=5)).status == 201
-    nid = svc.create(b, body(20)).body["id"]
+    assert svc.create(a, body(10, priority=5)).outcome == "accepted"
+    nid = svc.create(b, body(20)).notice["id"]
     refused = svc.amend(b, nid, {**body(10), "version": 1})  # onto Alpha's higher priority
-    assert (refused.status, refused.outcome) == (409, "rejected")
-    assert refused.body["overlaps"] and probes(svc, b) == ["rejected"]
+    assert refused.outcome == "rejected" and refused.refusal is not None
+    assert refused.refusal.overlaps and probes(svc, b) == ["rejected"]
     with svc.db.read() as s:
         assert svc.get_own(s, b, nid)["version"] == 1
     assert notice_events(svc, b) == [{"id": nid, "version": 1, "state": "notified"}]

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from deconflict.broker import agreements, outbox, parties
+from deconflict.broker import agreements, limits, outbox, parties
 from deconflict.broker.notice_model import NoticeRules
 from deconflict.broker.notices import NoticeService
 from deconflict.broker.strategic_state import StrategicState
@@ -55,13 +55,17 @@ def service(db: Database) -> NoticeService:
 def test_a_second_process_sees_the_first_ones_writes(world: Any) -> None:
     db, a, b = world
     with db.write() as s:
-        agreements.create_agreement(s, "AB", policy="f3548", parties=[a, b], now=NOW)
+        ab = agreements.create_agreement(s, "AB", policy="f3548", parties=[a, b], now=NOW)
     one, two = service(db), service(db)  # two server processes on one database
     try:
-        assert one.create(a, body(volume(10, 50))).status == 201
+        assert one.create(a, body(volume(10, 50))).outcome == "accepted"
         # `two` never saw that write in memory: catch-up from change_seq finds it
-        assert two.create(b, body(volume(10, 50))).status == 409
-        assert two.create(b, body(volume(10, 50), priority=1)).status == 201
+        assert two.create(b, body(volume(10, 50))).outcome == "rejected"
+        # priority comes from the agreement (issue 11), not from the request
+        assert two.create(b, body(volume(10, 50), priority=1)).outcome == "rejected"
+        with db.write() as s:
+            limits.put_settings_of(s, ab.id, {"priorities": {"parties": {b: 1}}}, now=NOW)
+        assert two.create(b, body(volume(10, 50))).outcome == "accepted"
         assert len(two.state) == 2  # caught up with one's notice, plus its own
     finally:
         one.db.dispose()
@@ -72,12 +76,15 @@ def test_agreement_created_elsewhere_changes_the_policy_at_once(world: Any) -> N
     db, a, b = world
     svc = service(db)
     try:
-        assert svc.create(a, body(volume(0, 0))).status == 201
+        assert svc.create(a, body(volume(0, 0))).outcome == "accepted"
         advisory = svc.create(b, body(volume(0, 0)))
-        assert advisory.status == 201 and advisory.body["conflicts"][0]["policy"] == "advisory"
+        assert (
+            advisory.outcome == "accepted"
+            and advisory.notice["conflicts"][0]["policy"] == "advisory"
+        )
         with db.write() as s:  # e.g. the CLI, another process
             agreements.create_agreement(s, "AB", policy="f3548", parties=[a, b], now=NOW)
-        assert svc.create(b, body(volume(0, 0))).status == 409
+        assert svc.create(b, body(volume(0, 0))).outcome == "rejected"
     finally:
         svc.db.dispose()
 
@@ -94,7 +101,7 @@ def test_pseudonym_and_unknown_party_labels(world: Any) -> None:
     svc = service(db)
     try:
         svc.create(a, body(volume(5, 5)))
-        rec = svc.create(b, body(volume(5, 5))).body["conflicts"][0]
+        rec = svc.create(b, body(volume(5, 5))).notice["conflicts"][0]
         assert rec["counterpart"] == ag.members[a] and "Alpha" not in str(rec)
     finally:
         svc.db.dispose()
@@ -116,9 +123,9 @@ def test_agreed_line_crossing_is_recorded_for_both_sides(world: Any) -> None:
     svc = service(db)
     try:
         west = svc.create(a, body(volume(19.5, 50)))
-        assert west.status == 201 and west.body["conflicts"] == []
+        assert west.outcome == "accepted" and west.notice["conflicts"] == []
         across = svc.create(a, body(volume(20.0, 50)))
-        (rec,) = across.body["conflicts"]
+        (rec,) = across.notice["conflicts"]
         assert rec["kind"] == "line" and rec["overlap"]["line_name"] == "L1"
         with db.read() as s:
             theirs = NoticeService.list_conflicts(s, b)
@@ -128,15 +135,20 @@ def test_agreed_line_crossing_is_recorded_for_both_sides(world: Any) -> None:
         svc.db.dispose()
 
 
+def notice_change(notice_id: str) -> dict[str, Any]:
+    """A valid ``notice`` event payload (deconflict.broker.events.NoticeChange)."""
+    return {"id": notice_id, "version": 1, "state": "notified"}
+
+
 def test_outbox_ids_increase_and_reads_are_per_party(world: Any) -> None:
     db, a, b = world
     with db.write() as s:
-        ids = [outbox.publish(s, a, "message", {"n": i}) for i in range(3)]
-        outbox.publish(s, b, "message", {"n": 99})
+        ids = [outbox.publish(s, a, "notice", notice_change(f"n{i}")) for i in range(3)]
+        outbox.publish(s, b, "notice", notice_change("n99"))
     assert ids == sorted(ids)
     with db.read() as s:
         got = outbox.read_after(s, a, ids[0])
-        assert [e.payload["n"] for e in got] == [1, 2]
+        assert [e.payload["id"] for e in got] == ["n1", "n2"]
         assert outbox.last_id(s, a) == ids[-1]
         assert all(e.party_id == a for e in outbox.read_after(s, a, 0))
     with pytest.raises(ValueError), db.write() as s:
@@ -146,7 +158,7 @@ def test_outbox_ids_increase_and_reads_are_per_party(world: Any) -> None:
 def test_rolled_back_events_are_never_delivered(world: Any) -> None:
     db, a, _ = world
     with pytest.raises(RuntimeError), db.write() as s:
-        outbox.publish(s, a, "message", {"lost": True})
+        outbox.publish(s, a, "notice", notice_change("lost"))
         raise RuntimeError("the change failed")
     with db.read() as s:
         assert outbox.read_after(s, a, 0) == []

@@ -95,6 +95,16 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     },
     "comm_check": {"sequence": 12, "scheduled_for": "2026-11-26T10:00:00Z"},
     "acknowledgement": {"ref_message_id": "m-001", "answer": "will_comply"},
+    "coordinated_guidance": {
+        "status": "guidance_proposed",
+        "alert_ref": "al-17",
+        "track_ref": "4b1805",
+        "manoeuvre": "turn_right",
+        "target_track_deg": 120.0,
+        "counterpart": "counterpart_guided",
+        "profile": "do365b",
+        "alert_level": 2,
+    },
 }
 
 

@@ -56,7 +56,7 @@ def test_templates_listed_with_schema_and_title(lite_env: HotlineEnv) -> None:
     r = lite_env.client.get("/v1/hotline/templates?lang=ru", headers=lite_env.h("red.viewer"))
     assert r.status_code == 200
     by_name = {t["name"]: t for t in r.json()}
-    assert len(by_name) == 12
+    assert len(by_name) == 13  # 12 standard templates + coordinated_guidance (issue 13)
     assert by_name["comm_check"]["title"] == "Проверка связи"
     assert by_name["query"]["schema"]["additionalProperties"] is False
     bad = lite_env.client.get("/v1/hotline/templates?lang=fr", headers=lite_env.h("red.viewer"))

@@ -10,7 +10,7 @@ from hotline_examples import EXAMPLES
 
 from deconflict.broker import agreements
 from deconflict.hotline import render_review_pack
-from deconflict.store import hotline_sql
+from deconflict.broker import hotline as hotline_sql
 
 
 def test_party_review_pack_uses_pseudonyms(tmp_path: Path) -> None:

@@ -14,13 +14,13 @@ from typing import Any
 import httpx
 
 from deconflict.broker import parties
+from deconflict.broker.live import LiveEngine
 from deconflict.cli.demo import BackgroundServer
 from deconflict.live.engine import LiveConfig
 from deconflict.settings import Settings
 from deconflict.store.base import Database
 from deconflict.store.migrate import upgrade
 from deconflict.web.routes.alerts import live_app
-from deconflict.web.routes.tracks import LiveEngine
 
 
 @dataclass

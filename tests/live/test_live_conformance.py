@@ -20,7 +20,7 @@ from deconflict.live.conformance import (
     volume_entry_times,
 )
 from deconflict.live.tracks import TrackStates
-from deconflict.live.volumes import JsonVolume
+from volume_reference import JsonVolume
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 POLICY = ConformancePolicy()

@@ -11,11 +11,11 @@ import numpy as np
 from live_testkit import StreamReader, start_env
 
 from deconflict.broker import agreements
+from deconflict.broker.live import party_labels
 from deconflict.live.alerts import Alert, Subject
 from deconflict.live.engine import LiveConfig
 from deconflict.live.picture import PartyLabels, alert_view, relabel, visible_picture
 from deconflict.live.tracks import TrackStates
-from deconflict.store import live_sql
 from deconflict.store.base import Database
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
@@ -113,7 +113,7 @@ def test_live_alerts_show_the_pseudonym_of_a_pseudonymous_agreement(tmp_path: Pa
                     use_pseudonyms=True,
                 )
             with db.read() as s:
-                table = live_sql.party_labels(s)
+                table = party_labels(s)
         finally:
             db.dispose()
         red_to_blue = agreement.members[env.party_ids["RED"]]

@@ -49,6 +49,7 @@ ACL: dict[tuple[str, str], Acl] = {
     ("GET", "/docs"): Acl(PUBLIC, public=True),
     ("GET", "/"): Acl(PUBLIC, public=True),
     ("GET", "/static/{path:path}"): Acl(PUBLIC, public=True),
+    ("GET", "/i18n/{lang}.json"): Acl(PUBLIC, public=True),
     ("GET", "/v1/me"): Acl(EVERYONE),
     ("GET", "/v1/parties"): Acl(OPERATOR),
     ("POST", "/v1/parties"): Acl(OPERATOR, body={"name": 1}),
@@ -111,6 +112,22 @@ ACL: dict[tuple[str, str], Acl] = {
     ("GET", "/v1/picture"): Acl(PARTY),
     ("GET", "/v1/alerts"): Acl(PARTY),
     ("POST", "/v1/alerts/{alert_id}/ack"): Acl(WRITER, body={"x": 1}),
+    ("GET", "/v1/aircraft/{aircraft_id}/bands"): Acl(PARTY),
+    # trust model (issue 11): accountability lists and agreement settings
+    ("GET", "/v1/disclosures"): Acl(PARTY),
+    ("GET", "/v1/key-events"): Acl(PARTY),
+    ("GET", "/v1/operator/events"): Acl(OPERATOR),
+    ("GET", "/v1/agreements/{agreement_id}/settings"): Acl(EVERYONE),
+    ("PUT", "/v1/agreements/{agreement_id}/settings"): Acl(OPERATOR, body={"x": 1}),
+    # private mode relay (issue 15): only the two members of a private agreement get past 404
+    ("PUT", "/v1/private/keys"): Acl(WRITER, body={"x": 1}),
+    ("GET", "/v1/private/agreements"): Acl(PARTY),
+    ("PUT", "/v1/private/agreements/{agreement_id}/mode"): Acl(OPERATOR, body={"x": 1}),
+    ("GET", "/v1/private/agreements/{agreement_id}/keys"): Acl(PARTY),
+    ("PUT", "/v1/private/agreements/{agreement_id}/set"): Acl(WRITER, body={"x": 1}),
+    ("GET", "/v1/private/agreements/{agreement_id}/set"): Acl(PARTY),
+    ("PUT", "/v1/private/agreements/{agreement_id}/sealed/{kind}"): Acl(WRITER, body={"x": 1}),
+    ("GET", "/v1/private/agreements/{agreement_id}/sealed/{kind}"): Acl(PARTY),
 }
 
 # Swagger UI's assets are mounted only when `make assets` vendored them (see web/app.py).
@@ -173,10 +190,13 @@ def resources(env: BrokerEnv) -> Resources:
             "message_id": "0" * 32,
             "incident_id": "0" * 32,
             "alert_id": "0" * 32,
+            "aircraft_id": "NOSUCH1",
             "party": env.party_ids["B"],
             "party_a": env.party_ids["A"],
             "party_b": env.party_ids["B"],
             "sequence": "1",
+            "kind": "answer",
+            "lang": "en",
         }
     )
 

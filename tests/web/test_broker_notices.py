@@ -58,9 +58,16 @@ def test_f3548_refuses_the_losing_write_with_the_overlap_and_stores_nothing(make
     assert ov["geometry"]["type"] in ("Polygon", "MultiPolygon")
     assert env.client.get("/v1/notices", headers=env.h("B.viewer")).json() == []
     assert env.client.get("/v1/conflicts", headers=env.h("A.viewer")).json() == []
-    low = post(env, "B.duty_officer", notice(circle(10.05, 50.0), priority=4))
-    assert low.status_code == 409
-    high = post(env, "B.duty_officer", notice(circle(10.05, 50.0), priority=6))
+    # priority comes from the agreement (issue 11), never from the request
+    selfish = post(env, "B.duty_officer", notice(circle(10.05, 50.0), priority=1000))
+    assert selfish.status_code == 409
+    r = env.client.put(
+        f"/v1/agreements/{env.agreement_id}/settings",
+        json={"priorities": {"parties": {env.party_ids["B"]: 6}}},
+        headers=env.h("operator"),
+    )
+    assert r.status_code == 200, r.text
+    high = post(env, "B.duty_officer", notice(circle(10.05, 50.0), priority=0))
     assert high.status_code == 201 and high.json()["conflicts"][0]["policy"] == "f3548"
 
 

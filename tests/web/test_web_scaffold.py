@@ -170,7 +170,7 @@ def test_health_metrics_and_docs(env: BrokerEnv) -> None:
     assert c.get("/metrics", headers=env.h("A.party_admin")).status_code == 403
     r = c.get("/metrics", headers=env.h("operator"))
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
-    assert 'deconflict_http_requests_total{method="GET",route="/health",status="200"} 1' in r.text
+    assert 'deconflict_http_requests_total{method="GET",route="/health",status="200"} 1.0' in r.text
     assert "deconflict_http_request_duration_seconds_bucket" in r.text
     docs = c.get("/docs")
     assert docs.status_code == 200 and "cdn" not in docs.text.lower()

@@ -14,7 +14,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -22,6 +22,9 @@ from sqlalchemy.orm import Session
 from deconflict.broker.parties import get_party, new_id
 from deconflict.errors import InvalidInputError, NotFoundError
 from deconflict.store.tables import agreed_lines, agreement_members, agreements, bump_catalog
+from deconflict.store.tables import parties as parties_table
+from deconflict.strategic.lines import AgreedLine, Side
+from deconflict.times import utc_iso
 
 Policy = Literal["advisory", "f3548"]
 POLICIES: tuple[Policy, ...] = ("advisory", "f3548")
@@ -51,7 +54,7 @@ class Agreement:
             "policy": self.policy,
             "equal_priority_allowed": self.equal_priority_allowed,
             "use_pseudonyms": self.use_pseudonyms,
-            "created_at": self.created_at.isoformat().replace("+00:00", "Z"),
+            "created_at": utc_iso(self.created_at),
         }
         if viewer_party_id is None:
             out["members"] = [{"party_id": p, "pseudonym": s} for p, s in self.members.items()]
@@ -79,6 +82,11 @@ class Line:
             "coordinates": [list(c) for c in self.coordinates],
             "sides": dict(self.sides),
         }
+
+    def agreed_line(self) -> AgreedLine:
+        """The line as the strategic and live checks use it (the one agreed-line type)."""
+        sides = {party: cast(Side, side) for party, side in self.sides.items()}
+        return AgreedLine(self.id, tuple(self.coordinates), sides)
 
 
 def create_agreement(
@@ -312,9 +320,8 @@ def _counterparts_of(
 
 
 def _party_names(session: Session) -> dict[str, str]:
-    from deconflict.store.tables import parties
-
-    return {str(r.id): str(r.name) for r in session.execute(select(parties.c.id, parties.c.name))}
+    rows = session.execute(select(parties_table.c.id, parties_table.c.name))
+    return {str(r.id): str(r.name) for r in rows}
 
 
 def counterparts(session: Session, viewer_party_id: str) -> dict[str, Counterpart]:

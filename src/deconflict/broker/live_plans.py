@@ -103,11 +103,6 @@ class PlanCache:
     def __len__(self) -> int:
         return len(self._plans)
 
-    @property
-    def active_count(self) -> int:
-        """Notices whose containment objects are built now."""
-        return len(self._active)
-
     def apply(self, session: Session) -> bool:
         """Apply committed notice rows not seen yet; True when the active set changed."""
         changed = False

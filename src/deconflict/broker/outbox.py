@@ -23,16 +23,18 @@ from typing import Any
 from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
+from deconflict.broker.events import EVENT_MODELS, validate_event
 from deconflict.store.tables import outbox
 
-#: Event kinds a party's stream can carry.
-KINDS: frozenset[str] = frozenset(
-    {"alert", "picture", "conflict", "message", "channel", "ledger", "notice"}
-)
+#: Event kinds a party's stream can carry: one model each in :mod:`deconflict.broker.events`.
+KINDS: frozenset[str] = frozenset(EVENT_MODELS)
 #: PostgreSQL advisory-lock key that orders outbox inserts by commit.
 OUTBOX_LOCK_KEY = 0x0DEC0B0C5
 #: ``Session.info`` key set when the transaction published an event.
 _DIRTY = "deconflict.outbox_dirty"
+#: When set, :func:`publish` validates every payload against its model in
+#: :mod:`deconflict.broker.events` and raises on drift (the test suite sets it: the drift test).
+_CHECK_EVENTS = {"on": False}
 #: Prebuilt (compiled and cache-keyed once) INSERT of one event, returning its id.
 _INSERT_EVENT = insert(outbox).returning(outbox.c.id)
 
@@ -73,6 +75,8 @@ def publish(
     """
     if kind not in KINDS:
         raise ValueError(f"unknown outbox kind {kind!r}; expected one of {sorted(KINDS)}")
+    if _CHECK_EVENTS["on"]:
+        validate_event(1, kind, dict(payload))
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": OUTBOX_LOCK_KEY})
@@ -87,6 +91,15 @@ def publish(
     ).scalar_one()
     session.info[_DIRTY] = True
     return int(event_id)
+
+
+def check_events(enabled: bool) -> bool:
+    """Validate (``True``) or not every published payload against its event model (raising
+    ``pydantic.ValidationError`` on drift); returns the previous setting. Off by default (the
+    services build the payloads); the test suite turns it on so any drift fails a test."""
+    previous = _CHECK_EVENTS["on"]
+    _CHECK_EVENTS["on"] = enabled
+    return previous
 
 
 def read_after(

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from deconflict.errors import InvalidInputError, NotFoundError, UnauthorizedError
 from deconflict.store.base import AUTH_CHANGED_INFO
 from deconflict.store.tables import api_keys, bump_catalog, parties
+from deconflict.times import utc_iso
 
 Role = Literal["viewer", "duty_officer", "party_admin", "operator"]
 #: Every role, least privileged first.
@@ -75,7 +76,7 @@ class Party:
         return {
             "id": self.id,
             "name": self.name,
-            "created_at": self.created_at.isoformat().replace("+00:00", "Z"),
+            "created_at": utc_iso(self.created_at),
             "suspended": self.suspended,
             "signing_key_id": self.signing_key_id,
         }
@@ -96,17 +97,14 @@ class KeyInfo:
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict."""
 
-        def iso(t: datetime | None) -> str | None:
-            return None if t is None else t.isoformat().replace("+00:00", "Z")
-
         return {
             "key_id": self.key_id,
             "party_id": self.party_id,
             "role": self.role,
             "label": self.label,
-            "created_at": iso(self.created_at),
-            "expires_at": iso(self.expires_at),
-            "revoked_at": iso(self.revoked_at),
+            "created_at": utc_iso(self.created_at),
+            "expires_at": utc_iso(self.expires_at),
+            "revoked_at": utc_iso(self.revoked_at),
         }
 
 

@@ -24,6 +24,13 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "demo",
     "ledger",
     "hotline",
+    "alerts",
+    "bands",
+    "private",
+    "feed",
+    "replay",
+    "cot",
+    "plot",
 )
 
 

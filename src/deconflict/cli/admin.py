@@ -14,21 +14,33 @@ from typing import Annotated
 import typer
 from sqlalchemy.orm import Session
 
+from deconflict.broker.agreements import add_line, create_agreement
+from deconflict.broker.parties import (
+    create_key,
+    create_party,
+    get_party,
+    list_keys,
+    list_parties,
+    revoke_key,
+)
+from deconflict.broker.private_relay import enable_private, private_grid
+from deconflict.errors import InvalidInputError
+from deconflict.settings import Settings
+from deconflict.store.base import Database
+from deconflict.store.migrate import check_current, upgrade
+
 DbOption = Annotated[
     str | None, typer.Option("--db", help="Database URL (default: sqlite file in ./data).")
 ]
 
 
 def _url(db: str | None) -> str:
-    from deconflict.settings import Settings
 
     return Settings(db_url=db).db_url if db else Settings().db_url
 
 
 @contextmanager
 def _write(db: str | None) -> Iterator[Session]:
-    from deconflict.store.base import Database
-    from deconflict.store.migrate import check_current
 
     url = _url(db)
     check_current(url)
@@ -42,8 +54,6 @@ def _write(db: str | None) -> Iterator[Session]:
 
 @contextmanager
 def _read(db: str | None) -> Iterator[Session]:
-    from deconflict.store.base import Database
-    from deconflict.store.migrate import check_current
 
     url = _url(db)
     check_current(url)
@@ -73,7 +83,6 @@ def register(app: typer.Typer) -> None:
     @db_app.command("upgrade")
     def db_upgrade(db: DbOption = None) -> None:
         """Create or migrate the schema to the newest revision."""
-        from deconflict.store.migrate import upgrade
 
         heads = upgrade(_url(db))
         typer.echo(f"database at revision {', '.join(sorted(heads))}")
@@ -81,7 +90,6 @@ def register(app: typer.Typer) -> None:
     @db_app.command("check")
     def db_check(db: DbOption = None) -> None:
         """Exit 0 when the schema is current, else print what to run (exit 2)."""
-        from deconflict.store.migrate import check_current
 
         check_current(_url(db))
         typer.echo("database schema is current")
@@ -89,7 +97,6 @@ def register(app: typer.Typer) -> None:
     @party_app.command("add")
     def party_add(name: str, db: DbOption = None) -> None:
         """Create a party; prints its id."""
-        from deconflict.broker.parties import create_party
 
         with _write(db) as session:
             party = create_party(session, name, now=_now())
@@ -98,7 +105,6 @@ def register(app: typer.Typer) -> None:
     @party_app.command("list")
     def party_list(db: DbOption = None) -> None:
         """List parties (id, name, suspended)."""
-        from deconflict.broker.parties import list_parties
 
         with _read(db) as session:
             for p in list_parties(session):
@@ -119,7 +125,6 @@ def register(app: typer.Typer) -> None:
         db: DbOption = None,
     ) -> None:
         """Create an API key and print it once (store it now: only its hash is kept)."""
-        from deconflict.broker.parties import create_key, get_party
 
         with _write(db) as session:
             party_id = get_party(session, party).id if party else None
@@ -132,7 +137,6 @@ def register(app: typer.Typer) -> None:
     @key_app.command("revoke")
     def key_revoke(key_id: str, db: DbOption = None) -> None:
         """Revoke a key at once."""
-        from deconflict.broker.parties import revoke_key
 
         with _write(db) as session:
             info = revoke_key(session, key_id, now=_now())
@@ -144,7 +148,6 @@ def register(app: typer.Typer) -> None:
         db: DbOption = None,
     ) -> None:
         """List key ids, roles and states (never secrets)."""
-        from deconflict.broker.parties import get_party, list_keys
 
         with _read(db) as session:
             party_id = get_party(session, party).id if party else None
@@ -170,11 +173,17 @@ def register(app: typer.Typer) -> None:
         equal_priority_allowed: Annotated[
             bool, typer.Option(help="F3548: accept equal-priority overlaps (recorded).")
         ] = False,
+        mode: Annotated[
+            str, typer.Option(help="open | private (two parties; plans stay with the parties)")
+        ] = "open",
+        grid: Annotated[
+            str, typer.Option(help="private: 'H3 resolution,slot s,layer ft'")
+        ] = "6,300,1000",
         db: DbOption = None,
     ) -> None:
         """Create an agreement between parties; prints its id."""
-        from deconflict.broker.agreements import create_agreement
-
+        if mode not in ("open", "private"):
+            raise InvalidInputError(field="--mode", reason="must be 'open' or 'private'")
         with _write(db) as session:
             a = create_agreement(
                 session,
@@ -185,7 +194,9 @@ def register(app: typer.Typer) -> None:
                 use_pseudonyms=pseudonyms,
                 equal_priority_allowed=equal_priority_allowed,
             )
-        typer.echo(f"{a.id}\t{a.name}\t{a.policy}")
+            if mode == "private":
+                enable_private(session, a.id, private_grid(grid), now=_now())
+        typer.echo(f"{a.id}\t{a.name}\t{a.policy}" + ("\tprivate" if mode == "private" else ""))
 
     @agreement_app.command("line")
     def agreement_line(
@@ -196,8 +207,6 @@ def register(app: typer.Typer) -> None:
         db: DbOption = None,
     ) -> None:
         """Add an agreed line to an agreement; prints its id."""
-        from deconflict.broker.agreements import add_line
-        from deconflict.errors import InvalidInputError
 
         try:
             coords = [[float(v) for v in pair.split(",")] for pair in coordinates.split(";")]

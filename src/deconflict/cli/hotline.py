@@ -17,7 +17,12 @@ from typing import Annotated
 
 import typer
 
+from deconflict.broker import hotline as hotline_sql
 from deconflict.errors import InvalidInputError
+from deconflict.hotline import check_language, render_review_pack
+from deconflict.settings import Settings
+from deconflict.store.base import Database
+from deconflict.store.migrate import check_current
 
 
 def parse_bound(value: str, *, field: str, end: bool) -> datetime:
@@ -49,11 +54,6 @@ def export_review(
     now: datetime,
 ) -> list[Path]:
     """Load the period's data from ``url`` and write the pack into ``out``; returns the files."""
-    from deconflict.hotline import check_language, render_review_pack
-    from deconflict.settings import Settings
-    from deconflict.store import hotline_sql
-    from deconflict.store.base import Database
-    from deconflict.store.migrate import check_current
 
     if end <= start:
         raise InvalidInputError(field="--to", reason="must be after --from")
@@ -108,7 +108,6 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Export the joint review pack: notices and lead times, alerts, acknowledgement
         times, incidents by category and state, open items (HTML per language and CSV)."""
-        from deconflict.settings import Settings
 
         url = Settings(db_url=db).db_url if db else Settings().db_url
         files = export_review(

@@ -7,6 +7,9 @@ from typing import Annotated
 import typer
 
 from deconflict.settings import Settings
+from deconflict.store.base import normalise_url
+from deconflict.store.migrate import check_current
+from deconflict.web.app import create_app
 
 
 def _settings(db: str | None, host: str | None = None, port: int | None = None) -> Settings:
@@ -36,9 +39,6 @@ def register(app: typer.Typer) -> None:
         """Run the broker HTTP API (refuses an un-migrated database)."""
         import uvicorn
 
-        from deconflict.store.migrate import check_current
-        from deconflict.web.app import create_app
-
         settings = _settings(db, host, port)
         check_current(settings.db_url)  # clear CLI error before binding the port
         typer.echo(
@@ -57,7 +57,5 @@ def register(app: typer.Typer) -> None:
 
 def _shown(url: str) -> str:
     from sqlalchemy.engine import make_url
-
-    from deconflict.store.base import normalise_url
 
     return make_url(normalise_url(url)).render_as_string(hide_password=True)

@@ -5,19 +5,18 @@ core is densified and projected on its own. :func:`prepare_cores` densifies all 
 footprints with one ``Geod.inv`` and one ``Geod.fwd`` call and converts all vertices to ECEF in
 one pass; :func:`prepare_planar` projects every core needed in a cell plane at once and builds
 the shapely geometries with the vectorised constructors. Both only fill caches: verdicts are
-identical to the scalar path (tested).
+identical to the scalar path (tested). (``prepare_planar`` lives in :mod:`deconflict.geo.core`,
+whose batch distance bounds use it; it is re-exported here.)
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
-import shapely
 
-from deconflict.geo.core import Core, cell_plane
+from deconflict.geo.core import Core, prepare_planar
 from deconflict.geo.ellipsoid import GEOD, MAX_SEGMENT_M, lonlat_to_unit
 from deconflict.units import FloatArray
 
@@ -108,45 +107,4 @@ def prepare_cores(footprints: Iterable[Any]) -> None:
         fp.__dict__["core"] = core
 
 
-def prepare_planar(pairs: Sequence[tuple[Core, Core]], keys: Sequence[tuple[int, int]]) -> None:
-    """Fill the per-cell planar caches of every core of ``pairs`` for the pair's cell ``key``."""
-    need: dict[tuple[int, int], dict[int, Core]] = defaultdict(dict)
-    for (a, b), key in zip(pairs, keys, strict=True):
-        for core in (a, b):
-            if key not in core._planar_cache:
-                need[key][id(core)] = core
-    for key, cores_by_id in need.items():
-        cores = list(cores_by_id.values())
-        plane = cell_plane(key)
-        units = np.concatenate([c.units for c in cores])
-        sizes = np.array([len(c.units) for c in cores])
-        starts = np.cumsum(sizes) - sizes
-        cos_c = units @ plane.centre
-        theta = np.arccos(np.clip(np.minimum.reduceat(cos_c, starts), -1.0, 1.0))
-        xy = plane.to_plane(units)
-        owner = np.repeat(np.arange(len(cores)), sizes)
-        geoms = np.empty(len(cores), dtype=object)
-        kinds = np.array([c.kind for c in cores])
-        simple_poly = np.array(
-            [c.kind == "polygon" and len(c.ring_starts) == 1 for c in cores], dtype=bool
-        )
-        for mask, build in (
-            (kinds == "point", "point"),
-            (kinds == "line", "line"),
-            (simple_poly, "polygon"),
-        ):
-            idx = np.nonzero(mask)[0]
-            if len(idx) == 0:
-                continue
-            sel = np.isin(owner, idx)
-            sub_owner = np.searchsorted(idx, owner[sel])
-            if build == "point":
-                geoms[idx] = shapely.points(xy[sel])
-            elif build == "line":
-                geoms[idx] = shapely.linestrings(xy[sel], indices=sub_owner)
-            else:
-                geoms[idx] = shapely.polygons(shapely.linearrings(xy[sel], indices=sub_owner))
-        for k, core in enumerate(cores):
-            if geoms[k] is None:
-                geoms[k] = core.planar(plane)
-            core._planar_cache[key] = (geoms[k], float(theta[k]))
+__all__ = ["densify_many", "prepare_cores", "prepare_planar"]

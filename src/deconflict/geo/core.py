@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -357,6 +358,51 @@ def cell_plane(key: tuple[int, int]) -> CentralPlane:
     return CentralPlane(lonlat_to_unit(np.array([lon_mid]), np.array([lat_mid]))[0])
 
 
+def prepare_planar(pairs: Sequence[tuple[Core, Core]], keys: Sequence[tuple[int, int]]) -> None:
+    """Fill the per-cell planar caches of every core of ``pairs`` for the pair's cell ``key``
+    (all cores needed in one cell plane projected at once; same geometries as one by one)."""
+    need: dict[tuple[int, int], dict[int, Core]] = defaultdict(dict)
+    for (a, b), key in zip(pairs, keys, strict=True):
+        for core in (a, b):
+            if key not in core._planar_cache:
+                need[key][id(core)] = core
+    for key, cores_by_id in need.items():
+        cores = list(cores_by_id.values())
+        plane = cell_plane(key)
+        units = np.concatenate([c.units for c in cores])
+        sizes = np.array([len(c.units) for c in cores])
+        starts = np.cumsum(sizes) - sizes
+        cos_c = units @ plane.centre
+        theta = np.arccos(np.clip(np.minimum.reduceat(cos_c, starts), -1.0, 1.0))
+        xy = plane.to_plane(units)
+        owner = np.repeat(np.arange(len(cores)), sizes)
+        geoms = np.empty(len(cores), dtype=object)
+        kinds = np.array([c.kind for c in cores])
+        simple_poly = np.array(
+            [c.kind == "polygon" and len(c.ring_starts) == 1 for c in cores], dtype=bool
+        )
+        for mask, build in (
+            (kinds == "point", "point"),
+            (kinds == "line", "line"),
+            (simple_poly, "polygon"),
+        ):
+            idx = np.nonzero(mask)[0]
+            if len(idx) == 0:
+                continue
+            sel = np.isin(owner, idx)
+            sub_owner = np.searchsorted(idx, owner[sel])
+            if build == "point":
+                geoms[idx] = shapely.points(xy[sel])
+            elif build == "line":
+                geoms[idx] = shapely.linestrings(xy[sel], indices=sub_owner)
+            else:
+                geoms[idx] = shapely.polygons(shapely.linearrings(xy[sel], indices=sub_owner))
+        for k, core in enumerate(cores):
+            if geoms[k] is None:
+                geoms[k] = core.planar(plane)
+            core._planar_cache[key] = (geoms[k], float(theta[k]))
+
+
 def distance_bounds_m(
     pairs: Sequence[tuple[Core, Core]],
     threshold_m: FloatArray,
@@ -409,8 +455,6 @@ def distance_bounds_m(
         return out
     keys = [cell_key(a.centre + b.centre) for a, b in pairs]
     if n > 8:
-        from deconflict.geo.batch import prepare_planar
-
         prepare_planar(pairs, keys)
     for k, (a, b) in enumerate(pairs):
         key = keys[k]

@@ -87,6 +87,7 @@ from deconflict.hotline.render import (
 from deconflict.hotline.review import (
     AckRow,
     AlertRow,
+    ConflictRow,
     IncidentRow,
     MessageRow,
     NoticeRow,
@@ -122,6 +123,7 @@ __all__ = [
     "ChannelState",
     "CommCheckRecord",
     "CommCheckSchedule",
+    "ConflictRow",
     "EscalationLadder",
     "EscalationStep",
     "EscalationTarget",

@@ -29,6 +29,7 @@ TEMPLATE_TITLES: Final = {
     "incident_report": N_("Incident report"),
     "comm_check": N_("Communications check"),
     "acknowledgement": N_("Acknowledgement"),
+    "coordinated_guidance": N_("Coordinated guidance"),
 }
 """Template name -> title."""
 
@@ -78,6 +79,17 @@ FIELD_LABELS: Final = {
     "sequence": N_("Check number"),
     "scheduled_for": N_("Scheduled for"),
     "answer": N_("Answer"),
+    # coordinated guidance (deconflict.daa)
+    "status": N_("Status"),
+    "alert_ref": N_("Alert"),
+    "manoeuvre": N_("Manoeuvre"),
+    "target_track_deg": N_("Target track"),
+    "target_gs_kt": N_("Target ground speed"),
+    "target_vs_fpm": N_("Target vertical speed"),
+    "target_altitude_ft": N_("Target altitude"),
+    "counterpart": N_("Other side"),
+    "profile": N_("Alerting profile"),
+    "alert_level": N_("Alert level"),
 }
 """Template field name -> label."""
 
@@ -180,6 +192,17 @@ VALUE_LABELS: Final = {
     "message": N_("Message"),
     "unanswered": N_("Unanswered"),
     "raised": N_("Raised"),
+    # coordinated guidance (deconflict.daa)
+    "guidance_proposed": N_("Proposed by the broker"),
+    "guidance_confirmed": N_("Confirmed: will fly it"),
+    "increase_speed": N_("Increase ground speed"),
+    "reduce_speed": N_("Reduce ground speed"),
+    "set_vertical_speed": N_("Set vertical speed"),
+    "change_altitude": N_("Change altitude"),
+    "counterpart_guided": N_("Given a compatible manoeuvre"),
+    "counterpart_not_guided": N_("No guidance given"),
+    "cylinder": N_("Separation cylinder (5 NM, 1000 ft)"),
+    "do365b": N_("Well clear per DO-365B"),
 }
 """Enumerated value -> label (values shared by several enumerations mean the same thing)."""
 

@@ -61,6 +61,7 @@ class Template(StrEnum):
     INCIDENT_REPORT = "incident_report"
     COMM_CHECK = "comm_check"
     ACKNOWLEDGEMENT = "acknowledgement"
+    COORDINATED_GUIDANCE = "coordinated_guidance"
 
 
 class ActivityType(StrEnum):
@@ -192,6 +193,40 @@ class AltitudeReference(StrEnum):
 
     FT_AMSL = "ft_amsl"
     FL = "fl"
+
+
+class GuidanceStatus(StrEnum):
+    """Whether coordinated guidance is proposed (by the broker) or confirmed (by a party)."""
+
+    PROPOSED = "guidance_proposed"
+    CONFIRMED = "guidance_confirmed"
+
+
+class GuidanceManoeuvre(StrEnum):
+    """The manoeuvre of coordinated guidance (never worded like a TCAS resolution advisory)."""
+
+    MAINTAIN = "maintain"
+    TURN_LEFT = "turn_left"
+    TURN_RIGHT = "turn_right"
+    INCREASE_SPEED = "increase_speed"
+    REDUCE_SPEED = "reduce_speed"
+    SET_VERTICAL_SPEED = "set_vertical_speed"
+    CHANGE_ALTITUDE = "change_altitude"
+
+
+class CounterpartGuidance(StrEnum):
+    """What this party may know of the other side's guidance: only whether it got one."""
+
+    GUIDED = "counterpart_guided"
+    NOT_GUIDED = "counterpart_not_guided"
+
+
+class AlertingProfile(StrEnum):
+    """Alerting profile an agreement uses (see ``deconflict.daa.profiles``)."""
+
+    CYLINDER = "cylinder"
+    AIRPROX = "airprox"
+    DO365B = "do365b"
 
 
 class _Strict(BaseModel):
@@ -439,6 +474,55 @@ class AcknowledgementFields(_Strict):
     # The reason for UNABLE is free text (untranslated) and travels as the message's free text.
 
 
+_GUIDANCE_TARGET: Final = {
+    GuidanceManoeuvre.MAINTAIN: None,
+    GuidanceManoeuvre.TURN_LEFT: "target_track_deg",
+    GuidanceManoeuvre.TURN_RIGHT: "target_track_deg",
+    GuidanceManoeuvre.INCREASE_SPEED: "target_gs_kt",
+    GuidanceManoeuvre.REDUCE_SPEED: "target_gs_kt",
+    GuidanceManoeuvre.SET_VERTICAL_SPEED: "target_vs_fpm",
+    GuidanceManoeuvre.CHANGE_ALTITUDE: "target_altitude_ft",
+}
+_GUIDANCE_TARGETS: Final = (
+    "target_track_deg",
+    "target_gs_kt",
+    "target_vs_fpm",
+    "target_altitude_ft",
+)
+
+
+class CoordinatedGuidanceFields(_Strict):
+    """Coordinated guidance for one aircraft of an alert, sent by the broker or confirmed.
+
+    Carries only the receiving party's own manoeuvre (``manoeuvre`` and the one target field it
+    needs: track deg, ground speed kt, vertical speed fpm or altitude ft; none for
+    ``maintain``) and whether the other side was given a compatible one (``counterpart``).
+    """
+
+    status: GuidanceStatus
+    alert_ref: Ref
+    track_ref: Ref
+    manoeuvre: GuidanceManoeuvre
+    target_track_deg: float | None = Field(default=None, ge=0.0, lt=360.0)
+    target_gs_kt: float | None = Field(default=None, ge=0.0, le=2000.0)
+    target_vs_fpm: float | None = Field(default=None, ge=-20_000.0, le=20_000.0)
+    target_altitude_ft: float | None = Field(default=None, ge=-1500.0, le=100_000.0)
+    counterpart: CounterpartGuidance
+    profile: AlertingProfile
+    alert_level: int = Field(ge=1, le=3)
+
+    @model_validator(mode="after")
+    def _one_target(self) -> CoordinatedGuidanceFields:
+        wanted = _GUIDANCE_TARGET[self.manoeuvre]
+        for name in _GUIDANCE_TARGETS:
+            given = getattr(self, name) is not None
+            if name == wanted and not given:
+                raise FieldProblem(name, "Field required")
+            if name != wanted and given:
+                raise FieldProblem(name, f"not allowed with manoeuvre {self.manoeuvre.value}")
+        return self
+
+
 TEMPLATE_MODELS: Final[dict[Template, type[BaseModel]]] = {
     Template.ACTIVITY_NOTIFICATION: ActivityNotification,
     Template.AMENDMENT: Amendment,
@@ -452,6 +536,7 @@ TEMPLATE_MODELS: Final[dict[Template, type[BaseModel]]] = {
     Template.INCIDENT_REPORT: IncidentReportFields,
     Template.COMM_CHECK: CommCheck,
     Template.ACKNOWLEDGEMENT: AcknowledgementFields,
+    Template.COORDINATED_GUIDANCE: CoordinatedGuidanceFields,
 }
 """Template name -> pydantic model of its fields."""
 

@@ -40,11 +40,11 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from deconflict.errors import InvalidInputError, NotFoundError
 
-AlertKind = Literal["conflict", "incursion", "nonconforming"]
+AlertKind = Literal["conflict", "incursion", "nonconforming", "dense_cluster"]
 Severity = Literal["caution", "warning"]
 EventKind = Literal["raised", "updated", "acknowledged", "resolved"]
 
@@ -62,7 +62,8 @@ class Subject:
     Attributes
     ----------
     role:
-        ``"aircraft"``, ``"volume"`` or ``"line"``.
+        ``"aircraft"``, ``"volume"``, ``"line"`` or ``"cluster"`` (a dense cell, see
+        :mod:`deconflict.live.density`).
     party:
         The owning party (for a line: the party whose side is violated; ``""`` if shared).
     ref:
@@ -70,7 +71,7 @@ class Subject:
         parties: the need-to-know layer replaces it with an alert-scoped handle.
     """
 
-    role: Literal["aircraft", "volume", "line"]
+    role: Literal["aircraft", "volume", "line", "cluster"]
     party: str
     ref: str
 
@@ -83,7 +84,8 @@ class Observation:
     ----------
     kind:
         ``conflict`` (aircraft-aircraft), ``incursion`` (aircraft into another party's volume or
-        across an agreed line) or ``nonconforming`` (aircraft outside its own volumes).
+        across an agreed line), ``nonconforming`` (aircraft outside its own volumes) or
+        ``dense_cluster`` (too many aircraft in one cell, :mod:`deconflict.live.density`).
     key:
         Stable identity of the situation (for a conflict: ``("conflict", a, b)`` with ``a < b``).
     parties:
@@ -102,6 +104,10 @@ class Observation:
     subjects: tuple[Subject, ...]
     t_in_s: float
     metrics: Mapping[str, float] = field(default_factory=dict)
+    guidance: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Coordinated guidance per aircraft id (``deconflict.live.daa``); each party sees its own."""
+    profile: str = ""
+    """Alerting profile that produced a conflict (``cylinder``, ``airprox``, ``do365b``)."""
 
 
 @dataclass(frozen=True)
@@ -122,6 +128,8 @@ class Alert:
     acked: Mapping[str, datetime]
     state: Literal["open", "resolved"] = "open"
     resolved_at: datetime | None = None
+    guidance: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    profile: str = ""
 
     @property
     def is_open(self) -> bool:
@@ -162,10 +170,23 @@ class HysteresisPolicy:
                 raise InvalidInputError(field=name, reason="must be a finite number >= 0")
 
 
-def severity_for(kind: AlertKind, t_in_s: float, *, warning_t_in_s: float) -> Severity:
-    """Severity: ``warning`` if ``t_in_s <= warning_t_in_s`` (both s), else ``caution``."""
+def severity_for(
+    kind: AlertKind,
+    t_in_s: float,
+    *,
+    warning_t_in_s: float,
+    level: float | None = None,
+    warning_level: float | None = None,
+) -> Severity:
+    """Severity: ``warning`` if ``t_in_s <= warning_t_in_s`` (both s), else ``caution``.
+
+    A graded alert (``level`` and ``warning_level`` given, from ``deconflict.live.daa``) is a
+    ``warning`` at the profile's warning level (DO-365B level 3; level 1 of one-level profiles
+    keeps the time rule) and ``caution`` below it."""
     if kind == "nonconforming":
         return "caution"
+    if level is not None and warning_level is not None and warning_level > 1:
+        return "warning" if level >= warning_level else "caution"
     return "warning" if t_in_s <= warning_t_in_s else "caution"
 
 
@@ -235,7 +256,13 @@ class AlertTracker:
         seen: dict[tuple[str, ...], Observation] = {obs.key: obs for obs in observations}
         events: list[AlertEvent] = []
         for key, obs in seen.items():
-            severity = severity_for(obs.kind, obs.t_in_s, warning_t_in_s=policy.warning_t_in_s)
+            severity = severity_for(
+                obs.kind,
+                obs.t_in_s,
+                warning_t_in_s=policy.warning_t_in_s,
+                level=obs.metrics.get("level"),
+                warning_level=obs.metrics.get("warning_level"),
+            )
             entry = self._open.get(key)
             if entry is None:
                 events.append(self._raise(key, obs, severity, now))
@@ -255,6 +282,8 @@ class AlertTracker:
                 subjects=obs.subjects,
                 last_seen_at=now,
                 acked=acked,
+                guidance=dict(obs.guidance),
+                profile=obs.profile,
             )
             if self._material_change(entry.published or old, current, now):
                 current = replace(current, updated_at=now)
@@ -330,6 +359,8 @@ class AlertTracker:
             updated_at=now,
             last_seen_at=now,
             acked={},
+            guidance=dict(obs.guidance),
+            profile=obs.profile,
         )
         self._open[key] = _Entry(alert=alert, published=alert)
         self._by_id[alert_id] = key
@@ -337,7 +368,9 @@ class AlertTracker:
 
     def _material_change(self, last: Alert, current: Alert, now: datetime) -> bool:
         policy = self.policy
-        if current.severity != last.severity:
+        if current.severity != last.severity or current.guidance != last.guidance:
+            return True
+        if current.metrics.get("level") != last.metrics.get("level"):
             return True
         if (now - last.updated_at).total_seconds() < policy.min_update_interval_s:
             return False

@@ -22,17 +22,16 @@ Rules (the ones the alerts and the docs quote)
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 
 import numpy as np
-from pyproj import Transformer
 
-from deconflict.errors import InvalidInputError
 from deconflict.live.tracks import BoolArray, TrackStates, extrapolate
 from deconflict.live.volumes import Containment, containment_from_json
-from deconflict.units import M_PER_NM, FloatArray
+from deconflict.strategic.lines import AgreedLine
+from deconflict.units import FloatArray
 
 Side = Literal["left", "right"]
 
@@ -76,106 +75,6 @@ class PartyVolume:
                 extra_vertical_ft=policy.vertical_tolerance_ft,
             ),
         )
-
-
-@dataclass(frozen=True)
-class AgreedLine:
-    """A deconfliction line: polyline of (lon, lat) and a declared side per party."""
-
-    id: str
-    coordinates: tuple[tuple[float, float], ...]
-    sides: Mapping[str, Side]
-    _frame: Transformer = field(init=False, repr=False, compare=False)
-    _xy: FloatArray = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        if len(self.coordinates) < 2:
-            raise InvalidInputError(field="line.coordinates", reason="needs at least 2 points")
-        for party, side in self.sides.items():
-            if side not in ("left", "right"):
-                raise InvalidInputError(field=f"line.sides.{party}", reason="left or right")
-        lons = np.array([c[0] for c in self.coordinates])
-        lats = np.array([c[1] for c in self.coordinates])
-        frame = Transformer.from_proj(
-            "EPSG:4326",
-            f"+proj=aeqd +lat_0={lats.mean()} +lon_0={lons.mean()} +ellps=WGS84 +units=m",
-            always_xy=True,
-        )
-        x, y = frame.transform(lons, lats)
-        object.__setattr__(self, "_frame", frame)
-        object.__setattr__(self, "_xy", np.column_stack([x, y]) / M_PER_NM)
-
-    @classmethod
-    def from_json(cls, obj: Mapping[str, Any]) -> AgreedLine:
-        """``{"id", "coordinates": [[lon, lat], ...], "sides": {party: "left"|"right"}}``."""
-        try:
-            coords = tuple((float(p[0]), float(p[1])) for p in obj["coordinates"])
-            sides = {str(k): v for k, v in dict(obj.get("sides", {})).items()}
-            return cls(id=str(obj["id"]), coordinates=coords, sides=sides)
-        except (KeyError, TypeError, ValueError, IndexError):
-            raise InvalidInputError(field="line", reason="needs id, coordinates, sides") from None
-
-    def project_nm(self, lat_deg: FloatArray, lon_deg: FloatArray) -> tuple[FloatArray, FloatArray]:
-        """Positions in the line's plane, NM east / north of its centre."""
-        x, y = self._frame.transform(np.asarray(lon_deg), np.asarray(lat_deg))
-        return np.asarray(x) / M_PER_NM, np.asarray(y) / M_PER_NM
-
-    def side_of(self, x_nm: FloatArray, y_nm: FloatArray) -> tuple[FloatArray, FloatArray]:
-        """Signed side and distance to the polyline (NM) of plane points.
-
-        The side is +1 (left), -1 (right) or 0 (beyond either end of the line: a line only
-        separates what lies alongside it).
-        """
-        a = self._xy[:-1]
-        d = self._xy[1:] - a
-        px = x_nm[:, None] - a[None, :, 0]
-        py = y_nm[:, None] - a[None, :, 1]
-        seg_len2 = np.maximum((d**2).sum(axis=1), 1e-12)
-        raw_u = (px * d[:, 0] + py * d[:, 1]) / seg_len2
-        u = np.clip(raw_u, 0.0, 1.0)
-        fx = px - u * d[:, 0]
-        fy = py - u * d[:, 1]
-        dist = np.hypot(fx, fy)
-        seg = np.argmin(dist, axis=1)
-        rows = np.arange(len(x_nm))
-        ub = raw_u[rows, seg]
-        # Pseudo-normal: at an interior vertex use the bisector of the two adjacent directions.
-        unit = d / np.sqrt(seg_len2)[:, None]
-        direction = unit[seg].copy()
-        at_end = (ub >= 1.0) & (seg + 1 < len(d))
-        at_start = (ub <= 0.0) & (seg > 0)
-        direction[at_end] = unit[seg[at_end]] + unit[seg[at_end] + 1]
-        direction[at_start] = unit[seg[at_start]] + unit[seg[at_start] - 1]
-        cross = direction[:, 0] * py[rows, seg] - direction[:, 1] * px[rows, seg]
-        sign = np.where(cross >= 0.0, 1.0, -1.0)
-        beyond = ((seg == 0) & (ub < 0.0)) | ((seg == len(d) - 1) & (ub > 1.0))
-        return np.where(beyond, 0.0, sign), dist[rows, seg]
-
-    def first_crossing_s(
-        self, x0: FloatArray, y0: FloatArray, vx: FloatArray, vy: FloatArray, horizon_s: float
-    ) -> tuple[FloatArray, FloatArray]:
-        """First crossing of each straight path ``p0 + v t`` (``v`` in NM/s) with the polyline
-        within ``[0, horizon_s]``: its time (s, ``inf`` if none) and the side it crosses *into*
-        (+1 left, -1 right, 0 none)."""
-        a = self._xy[:-1]
-        d = self._xy[1:] - a
-        # Solve p0 + v t = a + d s  for t in [0, horizon], s in [0, 1].
-        rx = a[None, :, 0] - x0[:, None]
-        ry = a[None, :, 1] - y0[:, None]
-        den = vx[:, None] * d[None, :, 1] - vy[:, None] * d[None, :, 0]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t = (rx * d[None, :, 1] - ry * d[None, :, 0]) / den
-            s = (rx * vy[:, None] - ry * vx[:, None]) / den
-        ok = (np.abs(den) > 1e-15) & (t >= 0.0) & (t <= horizon_s) & (s >= 0.0) & (s <= 1.0)
-        t = np.where(ok, t, np.inf)
-        if t.size == 0:
-            return np.full(len(x0), np.inf), np.zeros(len(x0))
-        first = np.argmin(t, axis=1)
-        rows = np.arange(len(x0))
-        when = t[rows, first]
-        # den = v x d; crossing into the left side of d when d x v > 0, i.e. den < 0.
-        into = np.where(den[rows, first] < 0.0, 1.0, -1.0)
-        return when, np.where(np.isfinite(when), into, 0.0)
 
 
 @dataclass(frozen=True)

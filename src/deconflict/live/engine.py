@@ -22,12 +22,13 @@ from deconflict.errors import NotFoundError
 from deconflict.live.alerts import Alert, AlertEvent, AlertTracker, HysteresisPolicy, Subject
 from deconflict.live.batch import TrackBatch
 from deconflict.live.conformance import (
-    AgreedLine,
     ConformanceMonitor,
     ConformancePolicy,
     PartyVolume,
     find_incursions,
 )
+from deconflict.live.daa import LiveDaa
+from deconflict.live.density import DensityPolicy, cluster_observations, thin
 from deconflict.live.latest import LatestStates
 from deconflict.live.observations import (
     conflict_observations,
@@ -36,7 +37,9 @@ from deconflict.live.observations import (
 )
 from deconflict.live.picture import visible_picture
 from deconflict.live.tracks import BoolArray, TrackStates, extrapolate
-from deconflict.tactical import detect_arrays
+from deconflict.strategic.lines import AgreedLine
+from deconflict.tactical import Conflicts, detect_arrays
+from deconflict.tactical.constants import HORIZONTAL_NM, LOOKAHEAD_S, VERTICAL_FT
 
 
 @dataclass(frozen=True)
@@ -46,9 +49,9 @@ class LiveConfig:
     stale_after_s: float = 30.0
     interval_s: float = 1.0
     min_gap_s: float = 0.5
-    horizontal_nm: float = 5.0
-    vertical_ft: float = 1000.0
-    lookahead_s: float = 300.0
+    horizontal_nm: float = HORIZONTAL_NM
+    vertical_ft: float = VERTICAL_FT
+    lookahead_s: float = LOOKAHEAD_S
     vertical_mode: str = "strict"
     history_retention_s: float = 3600.0
     max_batch_rows: int = 20_000
@@ -59,6 +62,12 @@ class LiveConfig:
     same_party_opt_in: frozenset[str] = frozenset()
     conformance: ConformancePolicy = field(default_factory=ConformancePolicy)
     hysteresis: HysteresisPolicy = field(default_factory=HysteresisPolicy)
+    density: DensityPolicy = field(default_factory=DensityPolicy)
+    profile: str = "cylinder"
+    """Alerting profile (``deconflict.daa``): ``cylinder`` keeps the tactical detector and adds
+    level 1 and coordinated guidance; ``airprox`` and ``do365b`` grade conflicts by level."""
+    guidance: bool = True
+    """Attach coordinated guidance to conflicts at the corrective level (cached per alert)."""
 
     @classmethod
     def from_settings(cls, settings: Any, **overrides: Any) -> LiveConfig:
@@ -86,6 +95,8 @@ def alert_record(alert: Alert) -> dict[str, Any]:
             "subjects": [[s.role, s.party, s.ref] for s in alert.subjects],
             "metrics": {k: float(v) for k, v in alert.metrics.items() if np.isfinite(v)},
             "last_seen_at": alert.last_seen_at.isoformat(),
+            "guidance": {k: dict(v) for k, v in alert.guidance.items()},
+            "profile": alert.profile,
         },
         "raised_at": alert.raised_at,
         "updated_at": alert.updated_at,
@@ -111,6 +122,8 @@ def alert_from_row(row: Any, acked: Mapping[str, datetime]) -> Alert:
         acked=dict(acked),
         state=row.state,
         resolved_at=row.resolved_at,
+        guidance=dict(data.get("guidance", {})),
+        profile=str(data.get("profile", "")),
     )
 
 
@@ -131,11 +144,21 @@ class LiveCore:
     the cycle works on a copy of the states.
     """
 
-    def __init__(self, config: LiveConfig, *, new_alert_id: Callable[[], str]) -> None:
+    def __init__(
+        self,
+        config: LiveConfig,
+        *,
+        new_alert_id: Callable[[], str],
+        detector: Callable[..., Conflicts] = detect_arrays,
+    ) -> None:
         self.config = config
+        self.detector = detector
+        """The arrays detector (``detect_arrays``; the broker passes the engine chooser of
+        ``deconflict.cluster.ray_detect``, which gives the same answer)."""
         self.latest = LatestStates()
         self.tracker = AlertTracker(config.hysteresis, new_id=new_alert_id)
         self.monitor = ConformanceMonitor(config.conformance)
+        self.daa = LiveDaa.named(config.profile, guidance_per_cycle=1 if config.guidance else 0)
         self.volumes: list[PartyVolume] = []
         self.lines: list[AgreedLine] = []
         self._lock = threading.Lock()
@@ -174,21 +197,34 @@ class LiveCore:
         """One detection cycle at ``now``."""
         cfg = self.config
         states, _stale = self.current_states(now)
-        conflicts = detect_arrays(
-            states.lat_deg,
-            states.lon_deg,
-            states.alt_ft,
-            states.gs_kt,
-            states.track_deg,
-            states.vs_fpm,
-            horizontal_nm=cfg.horizontal_nm,
-            vertical_ft=cfg.vertical_ft,
-            lookahead_s=cfg.lookahead_s,
-            vertical_mode=cfg.vertical_mode,
-        )
-        observations = conflict_observations(
-            conflicts, states, same_party_opt_in=cfg.same_party_opt_in
-        )
+        # bounded work whatever the density: co-located / too dense aircraft are grouped into
+        # one dense-cluster alert instead of N^2 pairs (deconflict.live.density)
+        dense = thin(states.lat_deg, states.lon_deg, states.alt_ft, states.party, cfg.density)
+        near = states if dense.keep.all() else states.select(dense.keep)
+        if cfg.profile == "cylinder":
+            conflicts = self.detector(
+                near.lat_deg,
+                near.lon_deg,
+                near.alt_ft,
+                near.gs_kt,
+                near.track_deg,
+                near.vs_fpm,
+                horizontal_nm=cfg.horizontal_nm,
+                vertical_ft=cfg.vertical_ft,
+                lookahead_s=cfg.lookahead_s,
+                vertical_mode=cfg.vertical_mode,
+            )
+            observations = conflict_observations(
+                conflicts, near, same_party_opt_in=cfg.same_party_opt_in
+            )
+            observations = self.daa.annotate(observations, near, now.timestamp())
+            found = len(conflicts)
+        else:
+            observations = self.daa.observe(
+                near, now.timestamp(), same_party_opt_in=cfg.same_party_opt_in
+            )
+            found = len(observations)
+        observations += cluster_observations(dense.clusters)
         volumes, lines = self.volumes, self.lines
         observations += incursion_observations(
             find_incursions(states, volumes, lines, now, cfg.conformance)
@@ -197,7 +233,7 @@ class LiveCore:
             observations += nonconformance_observations(self.monitor.update(states, volumes, now))
             events = self.tracker.observe(observations, now)
             open_alerts = self.tracker.open_alerts()
-        return CycleResult(events, open_alerts, states, len(conflicts))
+        return CycleResult(events, open_alerts, states, found)
 
     def open_alerts(self) -> list[Alert]:
         """The open alerts."""

@@ -25,15 +25,10 @@ import numpy as np
 
 from deconflict.live.alerts import Alert
 from deconflict.live.tracks import BoolArray, TrackStates
+from deconflict.times import utc_iso
 
 ALERT_METRICS = ("t_out_s", "t_cpa_s", "hmd_nm", "vmd_ft", "range_nm", "vertical_ft", "outside_s")
 """Alert figures a party may see (units in the names)."""
-
-
-def _iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _num(value: float, digits: int) -> float | None:
@@ -129,6 +124,7 @@ def alert_view(
     metrics = {
         name: _num(alert.metrics[name], 3) for name in ALERT_METRICS if name in alert.metrics
     }
+    graded = _graded(alert, party)
     return {
         "id": alert.id,
         "kind": alert.kind,
@@ -137,14 +133,34 @@ def alert_view(
         "parties": [label.get(p, p) for p in alert.parties],
         "t_in_s": _num(alert.t_in_s, 1),
         **metrics,
+        **graded,
         "own": own,
         "others": others,
         "acknowledged": party in alert.acked,
-        "acknowledged_at": _iso(alert.acked.get(party)),
-        "raised_at": _iso(alert.raised_at),
-        "updated_at": _iso(alert.updated_at),
-        "resolved_at": _iso(alert.resolved_at),
+        "acknowledged_at": utc_iso(alert.acked.get(party)),
+        "raised_at": utc_iso(alert.raised_at),
+        "updated_at": utc_iso(alert.updated_at),
+        "resolved_at": utc_iso(alert.resolved_at),
     }
+
+
+def _graded(alert: Alert, party: str) -> dict[str, Any]:
+    """Level, profile and coordinated guidance (``deconflict.live.daa``) as ``party`` may see
+    them: guidance only for ``party``'s own aircraft, and whether another party's aircraft got
+    one (never which)."""
+    out: dict[str, Any] = {}
+    if "level" in alert.metrics:
+        out["level"] = int(alert.metrics["level"])
+    if alert.profile:
+        out["profile"] = alert.profile
+    if alert.guidance:
+        mine = [s.ref for s in alert.subjects if s.role == "aircraft" and s.party == party]
+        theirs = [s.ref for s in alert.subjects if s.role == "aircraft" and s.party != party]
+        out["guidance"] = [
+            {"aircraft": ref, **alert.guidance[ref]} for ref in mine if ref in alert.guidance
+        ]
+        out["counterpart_guided"] = any(ref in alert.guidance for ref in theirs)
+    return out
 
 
 def _state_row(states: TrackStates, i: int) -> dict[str, Any]:
@@ -206,7 +222,7 @@ def visible_picture(
             "id": str(states.ids[i]),
             "callsign": str(states.callsign[i]),
             **_state_row(states, int(i)),
-            "time": _iso(datetime.fromtimestamp(float(states.time_s[i]), tz=UTC)),
+            "time": utc_iso(datetime.fromtimestamp(float(states.time_s[i]), tz=UTC)),
             "stale": bool(stale[i]) if stale is not None else False,
         }
         own.append(row)
@@ -235,7 +251,7 @@ def visible_picture(
             )
     return {
         "party": label.get(party, party),
-        "at": _iso(now),
+        "at": utc_iso(now),
         "own": own,
         "traffic": traffic,
         ("alerts" if include_alerts else "alert_ids"): views,

@@ -1,13 +1,10 @@
 """Containment of track positions in 4D activity volumes, behind a small Protocol.
 
 Live conformance needs one question answered fast for arrays of positions: "is each point inside
-this volume at time ``t``?" :class:`Containment` is that question. :class:`JsonVolume` answers it
-from the volume JSON (docs/strategic.md: polygon, circle, corridor, orbit footprints; altitude band
-and buffers) in an azimuthal-equidistant plane centred on the volume (pyproj), which keeps
-distances from the centre exact and distorts less than 0.1 % within 150 NM. Conformance uses
-the strategic model's exact ``Volume4D.contains_many`` through the same Protocol
-(:class:`StrategicVolume`, what :func:`containment_from_json` returns); ``JsonVolume`` remains
-as the independent reference the tests compare it with.
+this volume at time ``t``?" :class:`Containment` is that question. Conformance answers it with
+the strategic model's exact ``Volume4D.contains_many`` (:class:`StrategicVolume`, what
+:func:`containment_from_json` returns); the volume JSON is parsed once, by
+:meth:`deconflict.strategic.Volume4D.from_json` (the one volume parser).
 
 Altitude references: ``ft_amsl`` and ``fl`` are compared with the track's pressure altitude in
 feet (no QNH correction: the live feed reports pressure altitude and the difference is a known,
@@ -17,17 +14,15 @@ documented approximation below the transition altitude); ``m_w84`` is converted 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Protocol
 
 import numpy as np
-import shapely
-from pyproj import Transformer
 
-from deconflict.errors import InvalidInputError
+from deconflict.geo.ellipsoid import MEAN_RADIUS_M, unit_to_lonlat
 from deconflict.live.tracks import BoolArray
-from deconflict.units import FT_PER_FL, M_PER_FT, M_PER_NM, FloatArray
+from deconflict.strategic import Volume4D
+from deconflict.units import M_PER_NM, FloatArray
 
 
 class Containment(Protocol):
@@ -70,209 +65,15 @@ class Containment(Protocol):
         ...
 
 
-def _parse_time(value: Any, where: str) -> datetime:
-    if not isinstance(value, str):
-        raise InvalidInputError(field=where, reason="must be an ISO 8601 UTC time string")
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise InvalidInputError(field=where, reason=f"not an ISO 8601 time: {exc}") from None
-    if parsed.tzinfo is None:
-        raise InvalidInputError(field=where, reason="must carry a UTC offset (e.g. 'Z')")
-    return parsed
-
-
-def _lonlat_list(value: Any, where: str) -> list[tuple[float, float]]:
-    try:
-        points = [(float(p[0]), float(p[1])) for p in value]
-    except (TypeError, ValueError, IndexError):
-        raise InvalidInputError(field=where, reason="must be a list of [lon, lat] pairs") from None
-    if not points:
-        raise InvalidInputError(field=where, reason="must not be empty")
-    for lon, lat in points:
-        if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
-            raise InvalidInputError(field=where, reason="lon/lat out of range")
-    return points
-
-
-def _to_ft(value: Any, reference: str, where: str) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise InvalidInputError(field=where, reason="must be a number") from None
-    if reference == "fl":
-        return number * FT_PER_FL
-    if reference == "m_w84":
-        return number / M_PER_FT
-    if reference == "ft_amsl":
-        return number
-    raise InvalidInputError(field=where, reason=f"unknown altitude reference {reference!r}")
-
-
-@dataclass(frozen=True)
-class _Frame:
-    center_lon: float
-    center_lat: float
-
-    def transformer(self) -> Transformer:
-        return Transformer.from_proj(
-            "EPSG:4326",
-            f"+proj=aeqd +lat_0={self.center_lat} +lon_0={self.center_lon} +ellps=WGS84 +units=m",
-            always_xy=True,
-        )
-
-
-class JsonVolume:
-    """A volume from the volume JSON (docs/strategic.md), with optional extra tolerance.
-
-    Parameters
-    ----------
-    obj:
-        One volume in the wire format.
-    extra_lateral_nm, extra_vertical_ft:
-        Tolerance added to the volume's own buffers (used for conformance of own tracks).
-    """
-
-    def __init__(
-        self,
-        obj: Mapping[str, Any],
-        *,
-        extra_lateral_nm: float = 0.0,
-        extra_vertical_ft: float = 0.0,
-        where: str = "volume",
-    ) -> None:
-        footprint = obj.get("footprint")
-        if not isinstance(footprint, Mapping):
-            raise InvalidInputError(field=f"{where}.footprint", reason="must be an object")
-        buffers = obj.get("buffers") or {}
-        lateral_nm = float(buffers.get("lateral_nm", 0.0)) + extra_lateral_nm
-        vertical_ft = float(buffers.get("vertical_ft", 0.0)) + extra_vertical_ft
-        altitude = obj.get("altitude")
-        if not isinstance(altitude, Mapping):
-            raise InvalidInputError(field=f"{where}.altitude", reason="must be an object")
-        reference = str(altitude.get("reference", "ft_amsl"))
-        self._lower_ft = _to_ft(altitude.get("lower"), reference, f"{where}.altitude.lower")
-        self._upper_ft = _to_ft(altitude.get("upper"), reference, f"{where}.altitude.upper")
-        self._lower_ft -= vertical_ft
-        self._upper_ft += vertical_ft
-        before = timedelta(minutes=float(buffers.get("before_min", 0.0)))
-        after = timedelta(minutes=float(buffers.get("after_min", 0.0)))
-        self._from = _parse_time(obj.get("start"), f"{where}.start") - before
-        self._until = _parse_time(obj.get("end"), f"{where}.end") + after
-        kind = footprint.get("type")
-        fwhere = f"{where}.footprint"
-        if kind == "polygon":
-            rings = footprint.get("coordinates")
-            if not isinstance(rings, list) or not rings:
-                raise InvalidInputError(field=f"{fwhere}.coordinates", reason="must be rings")
-            points = _lonlat_list(rings[0], f"{fwhere}.coordinates")
-            width_nm = 0.0
-            core_kind = "polygon"
-            holes = [_lonlat_list(r, f"{fwhere}.coordinates") for r in rings[1:]]
-        elif kind == "circle":
-            points = _lonlat_list([footprint.get("center")], f"{fwhere}.center")
-            width_nm = float(footprint.get("radius_nm", float("nan")))
-            core_kind, holes = "point", []
-        elif kind == "corridor":
-            points = _lonlat_list(footprint.get("centerline"), f"{fwhere}.centerline")
-            width_nm = float(footprint.get("half_width_nm", float("nan")))
-            core_kind, holes = "line", []
-        elif kind == "orbit":
-            points = _lonlat_list(
-                [footprint.get("start"), footprint.get("end")], f"{fwhere}.start/end"
-            )
-            width_nm = float(footprint.get("radius_nm", float("nan")))
-            core_kind, holes = "line", []
-        else:
-            raise InvalidInputError(field=f"{fwhere}.type", reason=f"unknown type {kind!r}")
-        if not np.isfinite(width_nm) or width_nm < 0:
-            raise InvalidInputError(field=fwhere, reason="radius / half-width must be >= 0 NM")
-        lons = np.array([p[0] for p in points])
-        lats = np.array([p[1] for p in points])
-        self._center = (float(lons.mean()), float(lats.mean()))
-        self._transformer = _Frame(*self._center).transformer()
-        xs, ys = self._transformer.transform(lons, lats)
-        width_m = (width_nm + lateral_nm) * M_PER_NM
-        if core_kind == "polygon":
-            hole_xy = [
-                self._transformer.transform([p[0] for p in h], [p[1] for p in h]) for h in holes
-            ]
-            core = shapely.make_valid(
-                shapely.Polygon(
-                    list(zip(xs, ys, strict=True)),
-                    [list(zip(hx, hy, strict=True)) for hx, hy in hole_xy],
-                )
-            )
-        elif core_kind == "point":
-            core = shapely.Point(xs[0], ys[0])
-        else:
-            core = shapely.LineString(list(zip(xs, ys, strict=True)))
-        self._core = core
-        self._width_m = width_m
-        shapely.prepare(core)
-        far = float(shapely.hausdorff_distance(shapely.Point(0.0, 0.0), shapely.convex_hull(core)))
-        self._radius_nm = (far + width_m) / M_PER_NM
-
-    @property
-    def active_from(self) -> datetime:
-        """Start of activity including the time buffer (UTC)."""
-        return self._from
-
-    @property
-    def active_until(self) -> datetime:
-        """End of activity including the time buffer (UTC)."""
-        return self._until
-
-    @property
-    def alt_lower_ft(self) -> float:
-        """Lower limit including buffers, feet."""
-        return self._lower_ft
-
-    @property
-    def alt_upper_ft(self) -> float:
-        """Upper limit including buffers, feet."""
-        return self._upper_ft
-
-    @property
-    def center_lonlat(self) -> tuple[float, float]:
-        """Centre of the footprint's vertices (lon, lat), degrees."""
-        return self._center
-
-    @property
-    def radius_nm(self) -> float:
-        """Radius around the centre enclosing the footprint and its buffer, NM."""
-        return self._radius_nm
-
-    def contains(
-        self, lat_deg: FloatArray, lon_deg: FloatArray, alt_ft: FloatArray, t: datetime
-    ) -> BoolArray:
-        """Element-wise: inside the footprint (+buffer), the altitude band and active at ``t``."""
-        lat = np.asarray(lat_deg, dtype=np.float64)
-        out = np.zeros(lat.shape, dtype=bool)
-        if not (self._from <= t < self._until) or lat.size == 0:
-            return out
-        alt = np.asarray(alt_ft, dtype=np.float64)
-        in_band = (alt >= self._lower_ft) & (alt <= self._upper_ft)
-        if not in_band.any():
-            return out
-        x, y = self._transformer.transform(
-            np.asarray(lon_deg, dtype=np.float64)[in_band], lat[in_band]
-        )
-        if self._width_m > 0:
-            inside = shapely.dwithin(self._core, shapely.points(x, y), self._width_m)
-        else:
-            inside = shapely.intersects_xy(self._core, x, y)
-        out[in_band] = np.asarray(inside, dtype=bool)
-        return out
-
-
 class StrategicVolume:
     """The strategic model's exact containment (:meth:`Volume4D.contains_many`: geodesic edges,
     exact near the boundary) behind the :class:`Containment` Protocol.
 
-    The track's pressure altitude is compared with the band in the volume's own reference (the
-    same documented approximation as :class:`JsonVolume`). ``extra_*`` tolerances are added to
-    the volume's buffers.
+    The volume JSON is parsed by the one volume parser, :meth:`Volume4D.from_json`. The track's
+    pressure altitude is compared with the band in the volume's own reference (see the module
+    docstring). ``extra_*`` tolerances are added to the volume's buffers. The prefilter bounds
+    (centre, radius, band) come from the volume's geometric core: a spherical cap around the
+    core's centre holding every vertex, widened by the buffered footprint width.
     """
 
     def __init__(
@@ -283,15 +84,22 @@ class StrategicVolume:
         extra_vertical_ft: float = 0.0,
         where: str = "volume",
     ) -> None:
-        from deconflict.strategic import Volume4D
 
         widened = dict(obj)
         buffers = dict(obj.get("buffers") or {})
         buffers["lateral_nm"] = float(buffers.get("lateral_nm", 0.0)) + extra_lateral_nm
         buffers["vertical_ft"] = float(buffers.get("vertical_ft", 0.0)) + extra_vertical_ft
         widened["buffers"] = buffers
-        self._volume = Volume4D.from_json(widened, where=where)
-        self._shape = JsonVolume(widened, where=where)  # bounds for the prefilter only
+        self._volume = volume = Volume4D.from_json(widened, where=where)
+        core = volume.core
+        lon, lat = unit_to_lonlat(core.centre)
+        self._center = (float(lon[0]), float(lat[0]))
+        # great-circle cap radius (sphere) + 0.5 % for the ellipsoid, plus the buffered width
+        cap_m = core.radius_rad * MEAN_RADIUS_M * 1.005
+        self._radius_nm = (cap_m + volume.buffered_width_m) / M_PER_NM
+        lo, hi = volume.altitude.native_ft()
+        self._lower_ft = lo - volume.buffers.vertical_ft
+        self._upper_ft = hi + volume.buffers.vertical_ft
 
     @property
     def active_from(self) -> datetime:
@@ -306,22 +114,22 @@ class StrategicVolume:
     @property
     def alt_lower_ft(self) -> float:
         """Lower limit including buffers, feet."""
-        return self._shape.alt_lower_ft
+        return self._lower_ft
 
     @property
     def alt_upper_ft(self) -> float:
         """Upper limit including buffers, feet."""
-        return self._shape.alt_upper_ft
+        return self._upper_ft
 
     @property
     def center_lonlat(self) -> tuple[float, float]:
-        """Centre of the footprint's vertices (lon, lat), degrees."""
-        return self._shape.center_lonlat
+        """Centre of the footprint's core (lon, lat), degrees."""
+        return self._center
 
     @property
     def radius_nm(self) -> float:
         """Radius around the centre enclosing the footprint and its buffer, NM."""
-        return self._shape.radius_nm
+        return self._radius_nm
 
     def contains(
         self, lat_deg: FloatArray, lon_deg: FloatArray, alt_ft: FloatArray, t: datetime
@@ -353,8 +161,8 @@ def containment_from_json(
     where: str = "volume",
 ) -> Containment:
     """The containment used by live conformance: the strategic model's exact test
-    (:class:`StrategicVolume`). :class:`JsonVolume` is the independent reference it is tested
-    against."""
+    (:class:`StrategicVolume`); the tests cross-check it against an independent AEQD reference
+    (``tests/volume_reference.py``)."""
     return StrategicVolume(
         obj, extra_lateral_nm=extra_lateral_nm, extra_vertical_ft=extra_vertical_ft, where=where
     )

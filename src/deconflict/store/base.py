@@ -14,6 +14,7 @@ check-then-insert) take a transaction-level advisory lock (see :meth:`Database.l
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -74,16 +75,32 @@ def is_sqlite(url: str) -> bool:
     return make_url(normalise_url(url)).get_backend_name() == "sqlite"
 
 
+#: Longest wait for a pooled connection (s): past it the request gets 503 + Retry-After
+#: (``web/hardening.py``), never a 60 s hang.
+POOL_TIMEOUT_S = 10.0
+
+
+def _private_file(path: Path) -> None:
+    """Create the SQLite file readable by its owner only (0600; SQLite gives its -wal and -shm
+    files the same mode), or restrict an existing one."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+
+
 def _sqlite_engine(url: str, *, writer: bool, synchronous: str, busy_timeout_ms: int) -> Engine:
     parsed = make_url(url)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        _private_file(Path(parsed.database))
     engine = create_engine(
         url,
         poolclass=QueuePool,
         pool_size=1 if writer else 8,
         max_overflow=0 if writer else 8,
-        pool_timeout=60,
+        pool_timeout=POOL_TIMEOUT_S,
         connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000.0},
     )
 
@@ -137,7 +154,9 @@ def make_engine(
             synchronous=sqlite_synchronous,
             busy_timeout_ms=sqlite_busy_timeout_ms,
         )
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_engine(
+        url, pool_size=10, max_overflow=20, pool_pre_ping=True, pool_timeout=POOL_TIMEOUT_S
+    )
 
 
 class Database:
@@ -203,6 +222,11 @@ class Database:
         """
         if not self.sqlite:
             session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": STRATEGIC_LOCK_KEY})
+
+    def ping(self) -> None:
+        """Run ``SELECT 1`` on a read connection (raises when the database is unreachable)."""
+        with self.read() as session:
+            session.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
         """Close every pooled connection."""

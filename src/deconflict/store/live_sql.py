@@ -37,8 +37,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from deconflict.live.picture import PartyLabels
 from deconflict.store.base import metadata
+from deconflict.store.tables import parties as parties_table
 from deconflict.store.types import BigId, JsonDoc, UTCDateTime
 
 live_aircraft = Table(
@@ -275,32 +275,7 @@ def alerts_for(session: Session, party_id: str, *, state: str | None = None) -> 
     return list(session.execute(query))
 
 
-def party_labels(session: Session) -> PartyLabels:
-    """Every party's name and what each party calls the others (need-to-know names).
-
-    Pass it as ``names`` to :func:`deconflict.live.picture.alert_view` / ``visible_picture``:
-    each view then names other parties as its viewer knows them (the pseudonym of their shared
-    agreement when it uses pseudonyms), as strategic conflict records and the hotline do.
-    """
-    from deconflict.broker.agreements import display_table
-
-    table = display_table(session)
-    return PartyLabels({p: labels[p] for p, labels in table.items()}, table)
-
-
-def viewer_labels(session: Session, viewer: str) -> dict[str, str]:
-    """Party id -> the name ``viewer`` knows it by (itself: its own name)."""
-    from deconflict.broker.agreements import counterparts
-    from deconflict.store.tables import parties
-
-    own = session.execute(select(parties.c.name).where(parties.c.id == viewer)).scalar()
-    out = {pid: c.label for pid, c in counterparts(session, viewer).items()}
-    out[viewer] = str(own) if own is not None else viewer
-    return out
-
-
 def party_names(session: Session) -> dict[str, str]:
     """Party id -> the party's own name."""
-    from deconflict.store.tables import parties
-
-    return {str(r.id): str(r.name) for r in session.execute(select(parties.c.id, parties.c.name))}
+    rows = session.execute(select(parties_table.c.id, parties_table.c.name))
+    return {str(r.id): str(r.name) for r in rows}

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
+from deconflict.errors import InvalidInputError
+
 Decision = Literal["accept", "reject"]
 
 
@@ -98,7 +100,6 @@ class F3548Policy:
 
 def policy_by_name(name: str) -> PriorityPolicy:
     """``"advisory"`` or ``"f3548"`` (equal priorities not allowed to conflict)."""
-    from deconflict.errors import InvalidInputError
 
     if name == "advisory":
         return AdvisoryPolicy()

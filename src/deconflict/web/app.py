@@ -31,12 +31,14 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import event
 
 from deconflict import __version__
+from deconflict.broker.events import openapi_components
 from deconflict.broker.outbox import OutboxNotifier
 from deconflict.broker.parties import PrincipalCache
 from deconflict.settings import Settings
-from deconflict.store.base import Database
+from deconflict.store.base import Database, is_sqlite
 from deconflict.store.migrate import check_current
 from deconflict.web import problems
+from deconflict.web.hardening import HardeningMiddleware
 from deconflict.web.metrics import Metrics, MetricsAndLimitsMiddleware
 from deconflict.web.routes import load_route_modules
 
@@ -123,6 +125,8 @@ def create_app(settings: Settings, *, background_tasks: Sequence[BackgroundTask]
     app.state.notifier = OutboxNotifier()
     app.state.db = None
     problems.install(app)
+    # inside the metrics middleware (its 503s and 404s are counted); see web/hardening.py
+    app.add_middleware(HardeningMiddleware, max_writes=32 if is_sqlite(settings.db_url) else 16)
     app.add_middleware(
         MetricsAndLimitsMiddleware,
         metrics=app.state.metrics,
@@ -131,7 +135,25 @@ def create_app(settings: Settings, *, background_tasks: Sequence[BackgroundTask]
     for module in modules:
         app.include_router(module.router)
     _mount_docs(app)
+    _publish_event_schemas(app)
     return app
+
+
+def _publish_event_schemas(app: FastAPI) -> None:
+    """Add the stream event models (``ConflictEvent``, ``AlertEvent``, ... ``StreamEvent``;
+    :mod:`deconflict.broker.events`) to the OpenAPI components (``GET /v1/stream`` refers to
+    ``StreamEvent``)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = FastAPI.openapi(app)
+        found = schema.setdefault("components", {}).setdefault("schemas", {})
+        for name, component in openapi_components().items():
+            found.setdefault(name, component)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _soft_rollback(notifier: OutboxNotifier) -> Callable[[Any, Any], None]:

@@ -1,4 +1,4 @@
-"""Prometheus text-format metrics and the ASGI middleware that measures every request.
+"""Prometheus metrics (``prometheus_client``) and the ASGI middleware that measures every request.
 
 Exposed at ``GET /metrics`` (operator role). Series:
 
@@ -14,13 +14,19 @@ Counts are aggregated over all parties; nothing in them identifies a party.
 
 from __future__ import annotations
 
-import bisect
-import threading
+import json
 import time
-from collections import defaultdict
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 Scope = MutableMapping[str, Any]
@@ -32,89 +38,76 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 #: Histogram bucket upper bounds (s).
 BUCKETS_S: tuple[float, ...] = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 
-_HELP = {
-    "deconflict_http_requests_total": ("counter", "HTTP requests by method, route and status."),
-    "deconflict_notices_total": ("counter", "Notice submissions by outcome."),
-    "deconflict_conflicts_total": ("counter", "Conflict records created, by policy."),
-}
+# The ``*_created`` timestamp series add nothing here (one process, counters from start-up).
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
-
-def _labels(labels: tuple[tuple[str, str], ...]) -> str:
-    if not labels:
-        return ""
-    inner = ",".join(
-        f'{k}="{v.replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34))}"'
-        for k, v in labels
-    )
-    return "{" + inner + "}"
+#: Content type of :meth:`Metrics.render` (Prometheus text format 0.0.4).
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 class Metrics:
-    """Thread-safe counters, one gauge and one latency histogram (one instance per app)."""
+    """The broker's series in their own ``prometheus_client`` registry (one per app)."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._counters: dict[str, dict[tuple[tuple[str, str], ...], float]] = defaultdict(dict)
-        self._hist: dict[str, list[float]] = {}
-        self._hist_sum: dict[str, float] = defaultdict(float)
-        self._hist_count: dict[str, int] = defaultdict(int)
-        self.sse_streams = 0
+        self.registry = CollectorRegistry(auto_describe=True)
+        self._counters: dict[str, Counter] = {
+            "deconflict_http_requests_total": Counter(
+                "deconflict_http_requests",
+                "HTTP requests by method, route and status.",
+                ("method", "route", "status"),
+                registry=self.registry,
+            ),
+            "deconflict_notices_total": Counter(
+                "deconflict_notices",
+                "Notice submissions by outcome.",
+                ("outcome",),
+                registry=self.registry,
+            ),
+            "deconflict_conflicts_total": Counter(
+                "deconflict_conflicts",
+                "Conflict records created, by policy.",
+                ("policy",),
+                registry=self.registry,
+            ),
+        }
+        self._latency = Histogram(
+            "deconflict_http_request_duration_seconds",
+            "HTTP request latency by route template.",
+            ("route",),
+            buckets=BUCKETS_S,
+            registry=self.registry,
+        )
+        self._streams = Gauge(
+            "deconflict_sse_streams", "Open event streams.", registry=self.registry
+        )
 
     def inc(self, name: str, amount: float = 1.0, **labels: str) -> None:
-        """Add ``amount`` to counter ``name`` with ``labels``."""
-        key = tuple(sorted(labels.items()))
-        with self._lock:
-            series = self._counters[name]
-            series[key] = series.get(key, 0.0) + amount
+        """Add ``amount`` to counter ``name`` (one of the ``*_total`` series) with ``labels``."""
+        self._counters[name].labels(**labels).inc(amount)
 
     def observe(self, route: str, seconds: float) -> None:
         """Record one request duration (s) for ``route``."""
-        with self._lock:
-            counts = self._hist.setdefault(route, [0.0] * (len(BUCKETS_S) + 1))
-            counts[bisect.bisect_left(BUCKETS_S, seconds)] += 1
-            self._hist_sum[route] += seconds
-            self._hist_count[route] += 1
+        self._latency.labels(route=route).observe(seconds)
 
     def sse_delta(self, delta: int) -> None:
         """Change the open-stream gauge by ``delta``."""
-        with self._lock:
-            self.sse_streams += delta
+        self._streams.inc(delta)
 
     def render(self) -> str:
-        """The Prometheus text exposition (format 0.0.4)."""
-        lines: list[str] = []
-        with self._lock:
-            for name in sorted(set(_HELP) | set(self._counters)):
-                kind, text = _HELP.get(name, ("counter", name))
-                lines.append(f"# HELP {name} {text}")
-                lines.append(f"# TYPE {name} {kind}")
-                for key, value in sorted(self._counters.get(name, {}).items()):
-                    lines.append(f"{name}{_labels(key)} {value:g}")
-            hname = "deconflict_http_request_duration_seconds"
-            lines.append(f"# HELP {hname} HTTP request latency by route template.")
-            lines.append(f"# TYPE {hname} histogram")
-            for route in sorted(self._hist):
-                cumulative = 0.0
-                for bound, count in zip((*BUCKETS_S, float("inf")), self._hist[route], strict=True):
-                    cumulative += count
-                    le = "+Inf" if bound == float("inf") else f"{bound:g}"
-                    lines.append(
-                        f"{hname}_bucket{_labels((('le', le), ('route', route)))} {cumulative:g}"
-                    )
-                lines.append(f"{hname}_sum{_labels((('route', route),))} {self._hist_sum[route]:g}")
-                lines.append(
-                    f"{hname}_count{_labels((('route', route),))} {self._hist_count[route]}"
-                )
-            lines.append("# HELP deconflict_sse_streams Open event streams.")
-            lines.append("# TYPE deconflict_sse_streams gauge")
-            lines.append(f"deconflict_sse_streams {self.sse_streams}")
-        return "\n".join(lines) + "\n"
+        """The Prometheus text exposition (format 0.0.4, :data:`CONTENT_TYPE`)."""
+        return generate_latest(self.registry).decode()
+
+
+#: Path prefixes allowed a larger body than ``max_body_bytes`` (bytes): the private-mode relay's
+#: blinded sets and sealed answers (up to 262,144 x 32 B in base64; issue 15).
+LARGE_BODY_PREFIXES: dict[str, int] = {"/v1/private/agreements/": 12_000_000}
 
 
 class MetricsAndLimitsMiddleware:
     """Pure ASGI middleware: request counting/latency and the request-body size limit.
 
-    A body larger than ``max_body_bytes`` gets 413 problem+json before the app reads it.
+    A body larger than ``max_body_bytes`` (or the :data:`LARGE_BODY_PREFIXES` limit of its path)
+    gets 413 problem+json before the app reads it.
     """
 
     def __init__(self, app: ASGIApp, *, metrics: Metrics, max_body_bytes: int) -> None:
@@ -130,12 +123,15 @@ class MetricsAndLimitsMiddleware:
         status_holder = {"status": 500}
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
-            await _send_413(send, self.max_body_bytes)
+        path = str(scope.get("path", ""))
+        limit = next(
+            (n for p, n in LARGE_BODY_PREFIXES.items() if path.startswith(p)), self.max_body_bytes
+        )
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            await _send_413(send, limit)
             self._record(scope, 413, started)
             return
         received = 0
-        limit = self.max_body_bytes
 
         async def limited_receive() -> Message:
             nonlocal received
@@ -180,8 +176,6 @@ class _BodyTooLarge(StarletteHTTPException):
 
 
 async def _send_413(send: Send, limit: int) -> None:
-    import json
-
     body = json.dumps(
         {
             "type": "https://deconflict.invalid/problems/payload-too-large",

@@ -23,6 +23,7 @@ from deconflict.errors import (
     RateLimitedError,
     StaleVersionError,
     UnauthorizedError,
+    field_path,
 )
 
 PROBLEM_JSON = "application/problem+json"
@@ -72,25 +73,6 @@ def problem(
     }
     body.update(extra)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
-
-
-def field_path(loc: Sequence[str | int]) -> str:
-    """Turn a pydantic location into a field pointer: ``("body", "volumes", 0, "start")`` ->
-    ``volumes[0].start``; ``("query", "limit")`` -> ``query.limit``."""
-    parts = list(loc)
-    prefix = ""
-    if parts and parts[0] == "body":
-        parts = parts[1:]
-    elif parts and parts[0] in ("query", "path", "header", "cookie"):
-        prefix = f"{parts[0]}."
-        parts = parts[1:]
-    out = ""
-    for p in parts:
-        if isinstance(p, int):
-            out += f"[{p}]"
-        else:
-            out += ("." if out else "") + str(p)
-    return prefix + (out or "body")
 
 
 def deconflict_error_response(exc: DeconflictError) -> JSONResponse:

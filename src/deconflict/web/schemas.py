@@ -6,7 +6,7 @@ silently ignored; output models carry only what the caller may see.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -115,8 +115,3 @@ class LinePublic(BaseModel):
     coordinates: list[list[float]]
     sides: dict[str, str] | None = None
     own_side: str | None = None
-
-
-def strip_none(d: dict[str, Any]) -> dict[str, Any]:
-    """Drop None values (for optional members of a response)."""
-    return {k: v for k, v in d.items() if v is not None}

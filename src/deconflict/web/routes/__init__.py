@@ -20,7 +20,11 @@ ROUTE_MODULES: tuple[str, ...] = (
     "hotline",
     "tracks",
     "alerts",
+    "guidance",
     "dashboard",
+    "security",
+    "private",
+    "i18n",
 )
 
 

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, status
 
 from deconflict.broker import agreements as agr
+from deconflict.broker import disclosure
 from deconflict.broker import parties as pty
 from deconflict.errors import InvalidInputError, NotFoundError
 from deconflict.web.deps import (
@@ -105,8 +106,15 @@ def create_key(
     if body.role == "operator":
         raise InvalidInputError(field="role", reason="operator keys belong to no party")
     pid = pty.get_party(session, party_id).id
-    info, key = pty.create_key(
-        session, pid, body.role, now=_now(), expires_days=body.expires_days, label=body.label
+    info, key = disclosure.issue_key(
+        session,
+        issuer_role=principal.role,
+        issuer_key_id=principal.key_id,
+        party_id=pid,
+        role=body.role,
+        now=_now(),
+        expires_days=body.expires_days,
+        label=body.label,
     )
     return {**info.to_json(), "key": key}
 

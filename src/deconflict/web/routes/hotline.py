@@ -15,20 +15,30 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, ParamSpec, TypeVar
 
 import anyio
-from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query
+from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from deconflict import hotline as hl
+from deconflict.broker import hotline as service
+from deconflict.broker import limits
+from deconflict.broker.hotline.views import (
+    ChannelView,
+    IncidentView,
+    LadderView,
+    MessageAckNotice,
+    MessageView,
+    TemplateView,
+    ThreadView,
+)
 from deconflict.broker.parties import Principal
 from deconflict.hotline.labels import TEMPLATE_TITLES
-from deconflict.store import hotline_sql as store
-from deconflict.store.base import Database
 from deconflict.web.deps import (
     OperatorDep,
     PartyPrincipalDep,
@@ -167,7 +177,12 @@ LangQuery = Annotated[str, Query(description="Reader language: en | ru", max_len
 # --------------------------------------------------------------------------- templates
 
 
-@router.get("/v1/hotline/templates", summary="Standard templates with their field schemas")
+@router.get(
+    "/v1/hotline/templates",
+    summary="Standard templates with their field schemas",
+    response_model=list[TemplateView],
+    response_model_exclude_unset=True,
+)
 def list_templates(principal: PartyPrincipalDep, lang: LangQuery = "en") -> list[dict[str, Any]]:
     """Every template: name, title in ``lang``, JSON Schema of its fields."""
     fmt = hl.i18n.Formatter(_lang(lang))
@@ -188,13 +203,22 @@ def list_templates(principal: PartyPrincipalDep, lang: LangQuery = "en") -> list
     "/v1/hotline/messages",
     summary="Send a message (persisted before the 201; queued while the channel is suspended)",
     status_code=201,
+    response_model=MessageView,
+    response_model_exclude_unset=True,
 )
 @field_errors
 def send_message(
-    body: MessageCreate, principal: WriterPrincipalDep, session: SessionDep
+    body: MessageCreate, principal: WriterPrincipalDep, session: SessionDep, request: Request
 ) -> dict[str, Any]:
-    """Validate and store the message, push it to the recipient's stream, log the act."""
-    return store.send_message(
+    """Validate and store the message, push it to the recipient's stream, log the act.
+
+    Rate-limited per sending party and precedence (FLASH scarcest; 429 with Retry-After,
+    ``deconflict.broker.limits.HOTLINE_RATES``)."""
+    limiter = getattr(request.app.state, "hotline_limiter", None)
+    if limiter is None:
+        limiter = request.app.state.hotline_limiter = limits.SlidingWindowLimiter()
+    limiter.hit(_party(principal), str(body.precedence).lower(), time.monotonic())
+    return service.send_message(
         session,
         sender=_party(principal),
         recipient=body.recipient,
@@ -209,13 +233,23 @@ def send_message(
     )
 
 
-@router.get("/v1/hotline/threads", summary="Own threads, latest first")
+@router.get(
+    "/v1/hotline/threads",
+    summary="Own threads, latest first",
+    response_model=list[ThreadView],
+    response_model_exclude_unset=True,
+)
 def list_threads(principal: PartyPrincipalDep, session: SessionDep) -> list[dict[str, Any]]:
     """Threads with the other party, message counts and messages awaiting our acknowledgement."""
-    return store.list_threads(session, _party(principal))
+    return service.list_threads(session, _party(principal))
 
 
-@router.get("/v1/hotline/messages", summary="Messages of a thread (or the latest), rendered")
+@router.get(
+    "/v1/hotline/messages",
+    summary="Messages of a thread (or the latest), rendered",
+    response_model=list[MessageView],
+    response_model_exclude_unset=True,
+)
 def list_messages(
     principal: PartyPrincipalDep,
     session: SessionDep,
@@ -224,30 +258,37 @@ def list_messages(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[dict[str, Any]]:
     """Oldest first, each with its acknowledgements, escalations and rendering in ``lang``."""
-    return store.list_messages(
+    return service.list_messages(
         session, _party(principal), thread_id=thread, lang=_lang(lang), limit=limit
     )
 
 
-@router.get("/v1/hotline/messages/{message_id}", summary="One message, rendered")
+@router.get(
+    "/v1/hotline/messages/{message_id}",
+    summary="One message, rendered",
+    response_model=MessageView,
+    response_model_exclude_unset=True,
+)
 def get_message(
     message_id: str, principal: PartyPrincipalDep, session: SessionDep, lang: LangQuery = "en"
 ) -> dict[str, Any]:
     """404 for a message of other parties (the same answer as for a missing one)."""
-    return store.get_message(session, _party(principal), message_id, lang=_lang(lang))
+    return service.get_message(session, _party(principal), message_id, lang=_lang(lang))
 
 
 @router.post(
     "/v1/hotline/messages/{message_id}/ack",
     summary="Acknowledge a message addressed to the caller's party",
     status_code=201,
+    response_model=MessageAckNotice,
+    response_model_exclude_unset=True,
 )
 @field_errors
 def ack_message(
     message_id: str, body: AckCreate, principal: WriterPrincipalDep, session: SessionDep
 ) -> dict[str, Any]:
     """403 for the sender or a third party; 409 for the same answer again or a step back."""
-    return store.ack_message(
+    return service.ack_message(
         session,
         _party(principal),
         message_id,
@@ -260,37 +301,39 @@ def ack_message(
 # --------------------------------------------------------------------------- channels
 
 
-@router.get("/v1/hotline/channels", summary="Own channels and their states")
+@router.get(
+    "/v1/hotline/channels",
+    summary="Own channels and their states",
+    response_model=list[ChannelView],
+    response_model_exclude_unset=True,
+)
 def list_channels(principal: PartyPrincipalDep, session: SessionDep) -> list[dict[str, Any]]:
     """State, suspending parties, queued messages, deadlines, recent events."""
-    return store.list_channels(session, _party(principal))
+    return service.list_channels(session, _party(principal))
 
 
 def _other(session: Any, principal: Principal, other: str) -> str:
     """The party the caller addresses as ``other`` (404 without a shared agreement)."""
-    return store.resolve_counterpart(session, _party(principal), other, field="path.party")
+    return service.resolve_counterpart(session, _party(principal), other, field="path.party")
 
 
-@router.get("/v1/hotline/channels/{party}", summary="The channel with another party")
+@router.get(
+    "/v1/hotline/channels/{party}",
+    summary="The channel with another party",
+    response_model=ChannelView,
+    response_model_exclude_unset=True,
+)
 @field_errors
 def get_channel(party: str, principal: PartyPrincipalDep, session: SessionDep) -> dict[str, Any]:
     """The channel is created (active) on first use."""
-    other = _other(session, principal, party)
-    row = store.channel_row(session, _party(principal), other)
-    if row is None:
-        return {
-            "other_party": store.ViewerNames(session, _party(principal)).ref(other),
-            "state": hl.ChannelState.ACTIVE.value,
-            "suspended_by": [],
-            "queued_messages": 0,
-            "events": [],
-        }
-    return store.channel_json(session, row, _party(principal))
+    return service.channel_view(session, _party(principal), _other(session, principal, party))
 
 
 @router.post(
     "/v1/hotline/channels/{party}/suspend",
     summary="Suspend the channel (unilateral; logged and shown to both sides)",
+    response_model=ChannelView,
+    response_model_exclude_unset=True,
 )
 @field_errors
 def suspend_channel(
@@ -298,12 +341,16 @@ def suspend_channel(
 ) -> dict[str, Any]:
     """Messages sent while suspended are queued and delivered on restoration."""
     other = _other(session, principal, party)
-    return store.suspend_channel(session, _party(principal), other, reason=body.reason, now=_now())
+    return service.suspend_channel(
+        session, _party(principal), other, reason=body.reason, now=_now()
+    )
 
 
 @router.post(
     "/v1/hotline/channels/{party}/restore",
     summary="Lift the caller's suspension; releases the queue when none remains",
+    response_model=ChannelView,
+    response_model_exclude_unset=True,
 )
 @field_errors
 def restore_channel(
@@ -311,7 +358,7 @@ def restore_channel(
 ) -> dict[str, Any]:
     """409 when the caller's party did not suspend the channel."""
     other = _other(session, principal, party)
-    return store.restore_channel(session, _party(principal), other, now=_now())
+    return service.restore_channel(session, _party(principal), other, now=_now())
 
 
 @router.post(
@@ -327,7 +374,9 @@ def answer_comm_check(
 ) -> dict[str, Any]:
     """When both sides answered in time a degraded or restored channel becomes active."""
     other = _other(session, principal, party)
-    return store.answer_comm_check(session, _party(principal), other, sequence=sequence, now=_now())
+    return service.answer_comm_check(
+        session, _party(principal), other, sequence=sequence, now=_now()
+    )
 
 
 @router.put(
@@ -343,8 +392,8 @@ def configure_channel(
     session: SessionDep,
 ) -> dict[str, Any]:
     """Acknowledgement deadlines per precedence (seconds) and the communications checks."""
-    a = store.resolve_party(session, party_a, field="path.party_a")
-    b = store.resolve_party(session, party_b, field="path.party_b")
+    a = service.resolve_party(session, party_a, field="path.party_a")
+    b = service.resolve_party(session, party_b, field="path.party_b")
     if a == b:
         raise hl.FieldErrors([("path.party_b", "must be another party")])
     comm = None
@@ -354,7 +403,7 @@ def configure_channel(
             "interval_s": body.comm_check.interval_s,
             "answer_within_s": body.comm_check.answer_within_s,
         }
-    result = store.configure_channel(
+    result = service.configure_channel(
         session, a, b, ack_deadlines_s=body.ack_deadlines_s, comm_check=comm, now=_now()
     )
     result.pop("events", None)
@@ -364,13 +413,23 @@ def configure_channel(
 # --------------------------------------------------------------------------- ladder
 
 
-@router.get("/v1/hotline/ladder", summary="Own escalation ladder")
+@router.get(
+    "/v1/hotline/ladder",
+    summary="Own escalation ladder",
+    response_model=LadderView,
+    response_model_exclude_unset=True,
+)
 def get_ladder(principal: PartyPrincipalDep, session: SessionDep) -> dict[str, Any]:
     """Steps with their delay after the acknowledgement deadline (s)."""
-    return store.ladder_json(store.get_ladder(session, _party(principal)))
+    return service.ladder_json(service.get_ladder(session, _party(principal)))
 
 
-@router.put("/v1/hotline/ladder", summary="Replace own escalation ladder (party admin)")
+@router.put(
+    "/v1/hotline/ladder",
+    summary="Replace own escalation ladder (party admin)",
+    response_model=LadderView,
+    response_model_exclude_unset=True,
+)
 @field_errors
 def put_ladder(
     body: LadderIn,
@@ -378,16 +437,22 @@ def put_ladder(
     session: SessionDep,
 ) -> dict[str, Any]:
     """Delays must not decrease along the ladder."""
-    ladder = store.set_ladder(
+    ladder = service.set_ladder(
         session, _party(principal), [s.model_dump() for s in body.steps], now=_now()
     )
-    return store.ladder_json(ladder)
+    return service.ladder_json(ladder)
 
 
 # --------------------------------------------------------------------------- incidents
 
 
-@router.post("/v1/incidents", summary="File an incident report", status_code=201)
+@router.post(
+    "/v1/incidents",
+    summary="File an incident report",
+    status_code=201,
+    response_model=IncidentView,
+    response_model_exclude_unset=True,
+)
 @field_errors
 def file_incident(
     principal: WriterPrincipalDep,
@@ -399,30 +464,45 @@ def file_incident(
     """Fields: ``category``, ``other_parties`` (names or pseudonyms), ``time_of_event``,
     ``position`` ``{lat_deg, lon_deg}``, optional ``altitude_ft``, ``hmd_nm``, ``vmd_ft``,
     ``summary``, ``evidence`` (track excerpts), ``response_within_h``."""
-    return store.file_incident(session, _party(principal), body, now=_now())
+    return service.file_incident(session, _party(principal), body, now=_now())
 
 
-@router.get("/v1/incidents", summary="Incidents naming the caller's party")
+@router.get(
+    "/v1/incidents",
+    summary="Incidents naming the caller's party",
+    response_model=list[IncidentView],
+    response_model_exclude_unset=True,
+)
 def list_incidents(principal: PartyPrincipalDep, session: SessionDep) -> list[dict[str, Any]]:
     """Newest first."""
-    return store.list_incidents(session, _party(principal), now=_now())
+    return service.list_incidents(session, _party(principal), now=_now())
 
 
-@router.get("/v1/incidents/{incident_id}", summary="One incident with its history")
+@router.get(
+    "/v1/incidents/{incident_id}",
+    summary="One incident with its history",
+    response_model=IncidentView,
+    response_model_exclude_unset=True,
+)
 def get_incident(
     incident_id: str, principal: PartyPrincipalDep, session: SessionDep
 ) -> dict[str, Any]:
     """404 for an incident that does not name the caller's party."""
-    return store.get_incident(session, _party(principal), incident_id, now=_now())
+    return service.get_incident(session, _party(principal), incident_id, now=_now())
 
 
-@router.post("/v1/incidents/{incident_id}/responses", summary="Add a statement (with evidence)")
+@router.post(
+    "/v1/incidents/{incident_id}/responses",
+    summary="Add a statement (with evidence)",
+    response_model=IncidentView,
+    response_model_exclude_unset=True,
+)
 @field_errors
 def respond_incident(
     incident_id: str, body: IncidentResponseIn, principal: WriterPrincipalDep, session: SessionDep
 ) -> dict[str, Any]:
     """The first statement by another party than the reporter marks the incident responded."""
-    return store.act_on_incident(
+    return service.act_on_incident(
         session,
         _party(principal),
         incident_id,
@@ -433,24 +513,34 @@ def respond_incident(
     )
 
 
-@router.post("/v1/incidents/{incident_id}/close", summary="Agree to close the incident")
+@router.post(
+    "/v1/incidents/{incident_id}/close",
+    summary="Agree to close the incident",
+    response_model=IncidentView,
+    response_model_exclude_unset=True,
+)
 @field_errors
 def close_incident(
     incident_id: str, principal: WriterPrincipalDep, session: SessionDep
 ) -> dict[str, Any]:
     """The incident closes when every party named in it has agreed."""
-    return store.act_on_incident(
+    return service.act_on_incident(
         session, _party(principal), incident_id, action="agree_to_close", now=_now()
     )
 
 
-@router.post("/v1/incidents/{incident_id}/reject-closure", summary="Refuse a proposed closure")
+@router.post(
+    "/v1/incidents/{incident_id}/reject-closure",
+    summary="Refuse a proposed closure",
+    response_model=IncidentView,
+    response_model_exclude_unset=True,
+)
 @field_errors
 def reject_incident_closure(
     incident_id: str, body: ReasonIn, principal: WriterPrincipalDep, session: SessionDep
 ) -> dict[str, Any]:
     """Clears the agreements collected so far."""
-    return store.act_on_incident(
+    return service.act_on_incident(
         session,
         _party(principal),
         incident_id,
@@ -463,19 +553,15 @@ def reject_incident_closure(
 # --------------------------------------------------------------------------- background
 
 
-def hotline_tick(db: Database, now: datetime) -> tuple[int, dict[str, int]]:
-    """One pass: take due escalation steps, issue and check communications checks."""
-    with db.write() as session:
-        steps = store.run_escalations(session, now=now)
-        checks = store.run_comm_checks(session, now=now)
-    return len(steps), checks
+hotline_tick = service.tick
+"""One pass of escalations and communications checks (:func:`deconflict.broker.hotline.tick`)."""
 
 
 async def hotline_ticker(app: FastAPI) -> None:
     """Background task: :func:`hotline_tick` every ``hotline_tick_s`` seconds."""
     period = float(getattr(app.state.settings, "hotline_tick_s", DEFAULT_TICK_S))
     while True:
-        db: Database | None = app.state.db
+        db = app.state.db
         if db is not None:
             try:
                 await anyio.to_thread.run_sync(hotline_tick, db, _now())

@@ -14,13 +14,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from pydantic import BaseModel, Field
 
-from deconflict.broker import audit
+from deconflict.broker import audit, ledger
 from deconflict.broker.parties import Principal
 from deconflict.errors import ForbiddenError, InvalidInputError
-from deconflict.ledger import SignedCheckpoint, Signer
+from deconflict.ledger import Signer
 from deconflict.ledger.entries import b64encode
 from deconflict.settings import Settings
-from deconflict.store.base import Database
 from deconflict.web.deps import (
     DatabaseDep,
     PartyAdminDep,
@@ -108,19 +107,10 @@ def _party(principal: Principal) -> str:
     return principal.party_id
 
 
-def _fresh_head(db: Database, signer: Signer) -> SignedCheckpoint:
-    with db.read() as session:
-        latest = audit.latest_checkpoint(session)
-        if latest is not None and latest.checkpoint.size == audit.size(session):
-            return latest
-    with db.write() as session:
-        return audit.sign_head(session, signer, now=datetime.now(UTC))
-
-
 @router.get("/head", summary="Latest signed tree head", response_model=HeadPublic)
 def head(principal: PrincipalDep, db: DatabaseDep, signer: SignerDep) -> HeadPublic:
     """The latest signed checkpoint (signed now if the log grew since the last one)."""
-    signed = _fresh_head(db, signer)
+    signed = ledger.fresh_head(db, signer, datetime.now(UTC))
     checkpoint = signed.checkpoint
     return HeadPublic(
         origin=checkpoint.origin,
@@ -143,10 +133,7 @@ def entry_proof(
     signer: SignerDep,
 ) -> dict[str, Any]:
     """Leaf record, salt, event and audit path in the latest head (404 if not the party's)."""
-    party_id = _party(principal)
-    signed = _fresh_head(db, signer)
-    with db.read() as session:
-        return audit.entry_proof(session, index, party_id, head=signed)
+    return ledger.entry_proof(db, signer, index, _party(principal), datetime.now(UTC))
 
 
 @router.get(
@@ -208,15 +195,12 @@ def export(
 ) -> dict[str, Any]:
     """Signed heads, consistency proofs and a page of the party's own entries (``deconflict
     ledger verify`` checks it); ``next_index`` starts the next page, ``null`` on the last."""
-    party_id = _party(principal)
-    signed = _fresh_head(db, signer)
-    with db.read() as session:
-        return audit.export(
-            session,
-            party_id,
-            head=signed,
-            log_key=signer.verifier,
-            since_sizes=since or [],
-            from_index=from_index,
-            limit=limit,
-        )
+    return ledger.export(
+        db,
+        signer,
+        _party(principal),
+        datetime.now(UTC),
+        since_sizes=since or [],
+        from_index=from_index,
+        limit=limit,
+    )

@@ -17,77 +17,24 @@ from typing import Annotated, Any, Literal
 import anyio
 from fastapi import APIRouter, FastAPI, Header, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
 
-from deconflict.broker.notice_model import NoticeRules, WriteResult
+from deconflict.broker.events import ConflictPublic
+from deconflict.broker.notice_model import (
+    NoticeCancel,
+    NoticeCreate,
+    NoticePublic,
+    NoticeRules,
+    NoticeUpdate,
+    WriteResult,
+)
 from deconflict.broker.notices import NoticeService
 from deconflict.broker.parties import Principal
 from deconflict.broker.strategic_state import StrategicState
-from deconflict.store.base import Database
-from deconflict.strategic import ActivityCategory
 from deconflict.web.deps import MetricsDep, PartyPrincipalDep, SessionDep, WriterPrincipalDep
 from deconflict.web.metrics import Metrics
-from deconflict.web.problems import PROBLEM_JSON
+from deconflict.web.problems import deconflict_error_response
 
 router = APIRouter(prefix="/v1", tags=["notices"])
-
-
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class NoticeCreate(_In):
-    """A new notice: one or more 4D volumes (volume JSON: docs/strategic.md)."""
-
-    title: str = Field(default="", max_length=200)
-    category: ActivityCategory = ActivityCategory.OTHER
-    priority: int = Field(default=0, ge=-1000, le=1000)
-    volumes: list[dict[str, Any]] = Field(min_length=1, max_length=100)
-
-
-class NoticeUpdate(NoticeCreate):
-    """A full replacement of a notice's content, quoting the version last seen."""
-
-    version: int = Field(ge=1, le=2**31)
-
-
-class NoticeCancel(_In):
-    """Cancel, quoting the version last seen."""
-
-    version: int = Field(ge=1, le=2**31)
-
-
-class ConflictPublic(BaseModel):
-    """A conflict as one side sees it: never the other side's plan."""
-
-    id: str
-    kind: str
-    own_notice_id: str | None
-    counterpart: str
-    agreement_id: str | None
-    policy: str
-    outcome: str
-    late: bool
-    overlap: dict[str, Any]
-    status: str
-    created_at: str
-
-
-class NoticePublic(BaseModel):
-    """The owner's view of a notice."""
-
-    id: str
-    version: int
-    state: str
-    title: str
-    category: str
-    priority: int
-    volumes: list[dict[str, Any]]
-    late: bool
-    signed: bool
-    created_at: str
-    updated_at: str
-    conflicts: list[ConflictPublic] = []
 
 
 def _service(request: Request) -> NoticeService:
@@ -98,7 +45,7 @@ def _service(request: Request) -> NoticeService:
 def start_notice_service(app: FastAPI) -> None:
     """Start-up hook: build the strategic state from the database."""
     settings = app.state.settings
-    db: Database = app.state.db
+    db = app.state.db
     rules = NoticeRules(
         lead_times_h=dict(settings.lead_times_h),
         probe_window_s=settings.probe_window_s,
@@ -126,59 +73,49 @@ _WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+#: HTTP status of each accepted outcome.
+_STATUS = {"accepted": 201, "amended": 200, "cancelled": 200}
+
+
 def _respond(result: WriteResult, metrics: Metrics, location: str | None = None) -> JSONResponse:
-    metrics.inc("deconflict_notices_total", outcome=result.outcome)
+    metrics.inc("deconflict_notices_total", outcome="replay" if result.replayed else result.outcome)
     for policy, n in result.conflicts_by_policy.items():
         metrics.inc("deconflict_conflicts_total", float(n), policy=policy)
     headers: dict[str, str] = {}
     if result.replayed:
         headers["Idempotent-Replayed"] = "true"
-    if location and result.status == 201:
+    if result.refusal is not None:
+        response = deconflict_error_response(result.refusal)
+        response.headers.update(headers)
+        return response
+    assert result.notice is not None
+    status = _STATUS[result.outcome]
+    if location and status == 201:
         headers["Location"] = location
-    media = PROBLEM_JSON if result.status >= 400 else "application/json"
-    return JSONResponse(result.body, status_code=result.status, headers=headers, media_type=media)
-
-
-#: A notice write bound to everything but the caller's party id and the parsed JSON body.
-_Write = Callable[[str, Any], WriteResult]
-
-
-def _on_notice(
-    service: NoticeService,
-    action: Literal["amend", "cancel"],
-    notice_id: str,
-    signature_header: str | None,
-    path: str,
-) -> _Write:
-    """Bind ``service.amend`` or ``service.cancel`` to one notice, its signature header and
-    the signed request path."""
-    method = service.amend if action == "amend" else service.cancel
-
-    def write(party_id: str, payload: Any) -> WriteResult:
-        return method(party_id, notice_id, payload, signature_header=signature_header, path=path)
-
-    return write
+    return JSONResponse(result.notice, status_code=status, headers=headers)
 
 
 async def _run_write(
     request: Request,
     principal: Principal,
     metrics: Metrics,
-    write: _Write,
+    write: Callable[..., WriteResult],
+    body: NoticeCreate | NoticeCancel,
     *,
     with_location: bool = False,
 ) -> JSONResponse:
     """Run one notice write off the event loop and turn its result into the response.
 
     The service is synchronous (it holds the strategic lock for the whole check-and-record),
-    so it runs in a worker thread. It gets the parsed JSON body, not the pydantic model (which
-    only checked its shape): the service parses it and verifies signatures over it.
-    ``with_location`` adds ``Location: /v1/notices/{id}`` to a 201.
+    so it runs in a worker thread. It gets the validated body and, for the signature and the
+    idempotency hash, the JSON as received. ``with_location`` adds ``Location`` to a 201.
     """
-    payload = await request.json()
+    signed_body = await request.json()
     assert principal.party_id is not None
-    result = await anyio.to_thread.run_sync(functools.partial(write, principal.party_id, payload))
-    location = f"/v1/notices/{result.body.get('id')}" if with_location else None
+    call = functools.partial(write, principal.party_id, submission=body, signed_body=signed_body)
+    result = await anyio.to_thread.run_sync(call)
+    notice_id = result.notice.get("id") if result.notice else None
+    location = f"/v1/notices/{notice_id}" if with_location else None
     return _respond(result, metrics, location)
 
 
@@ -204,7 +141,7 @@ async def create_notice(
         signature_header=deconflict_signature,
         path="/v1/notices",
     )
-    return await _run_write(request, principal, metrics, write, with_location=True)
+    return await _run_write(request, principal, metrics, write, body, with_location=True)
 
 
 @router.get("/notices", summary="List own notices", response_model=list[NoticePublic])
@@ -247,9 +184,13 @@ async def amend_notice(
     deconflict_signature: Annotated[str | None, Header(max_length=400)] = None,
 ) -> JSONResponse:
     """Replace the notice's content; re-checked like a new notice."""
-    path = f"/v1/notices/{notice_id}"
-    write = _on_notice(_service(request), "amend", notice_id, deconflict_signature, path)
-    return await _run_write(request, principal, metrics, write)
+    write = functools.partial(
+        _service(request).amend,
+        notice_id=notice_id,
+        signature_header=deconflict_signature,
+        path=f"/v1/notices/{notice_id}",
+    )
+    return await _run_write(request, principal, metrics, write, body)
 
 
 @router.post(
@@ -267,9 +208,13 @@ async def cancel_notice(
     deconflict_signature: Annotated[str | None, Header(max_length=400)] = None,
 ) -> JSONResponse:
     """Cancel; the other parties' conflict records become ``resolved``."""
-    path = f"/v1/notices/{notice_id}/cancel"
-    write = _on_notice(_service(request), "cancel", notice_id, deconflict_signature, path)
-    return await _run_write(request, principal, metrics, write)
+    write = functools.partial(
+        _service(request).cancel,
+        notice_id=notice_id,
+        signature_header=deconflict_signature,
+        path=f"/v1/notices/{notice_id}/cancel",
+    )
+    return await _run_write(request, principal, metrics, write, body)
 
 
 @router.get("/conflicts", summary="Own conflict records", response_model=list[ConflictPublic])

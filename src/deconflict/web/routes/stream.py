@@ -27,10 +27,10 @@ import anyio
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
-from deconflict.broker import outbox
-from deconflict.broker.parties import Principal, authenticate
-from deconflict.errors import InvalidInputError, UnauthorizedError
-from deconflict.store.base import Database
+from deconflict.broker.outbox import OutboxEvent, OutboxNotifier
+from deconflict.broker.parties import Principal
+from deconflict.broker.stream import EventFeed
+from deconflict.errors import InvalidInputError
 from deconflict.web.deps import DatabaseDep, MetricsDep, PartyPrincipalDep, SettingsDep
 from deconflict.web.metrics import Metrics
 
@@ -53,7 +53,17 @@ def _parse_last_id(header: str | None, query: int | None) -> int | None:
     "/stream",
     summary="Server-Sent Events for the caller's party (alerts, conflicts, messages, ...)",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}}},
+    responses={
+        200: {
+            "description": (
+                "One SSE frame per event: `id:` outbox id, `event:` the kind, `data:` the "
+                "payload (schema: the `data` of the StreamEvent member with that kind)"
+            ),
+            "content": {
+                "text/event-stream": {"schema": {"$ref": "#/components/schemas/StreamEvent"}}
+            },
+        }
+    },
 )
 async def stream(
     request: Request,
@@ -71,16 +81,19 @@ async def stream(
     after = _parse_last_id(last_event_id_header, last_event_id)
     party_id = principal.party_id
     assert party_id is not None
+    feed = EventFeed(db)
     if after is None:
-
-        def newest() -> int:
-            with db.read() as session:
-                return outbox.last_id(session, party_id)
-
-        after = await anyio.to_thread.run_sync(newest)
+        after = await anyio.to_thread.run_sync(feed.newest_id, party_id)
     token = _presented_token(request)
     body = _events(
-        request, db, principal, token, after, settings.sse_heartbeat_s, settings.sse_poll_s, metrics
+        request,
+        feed,
+        principal,
+        token,
+        after,
+        settings.sse_heartbeat_s,
+        settings.sse_poll_s,
+        metrics,
     )
     return StreamingResponse(
         body,
@@ -98,7 +111,7 @@ def _presented_token(request: Request) -> str:
 
 async def _events(
     request: Request,
-    db: Database,
+    feed: EventFeed,
     principal: Principal,
     token: str,
     after: int,
@@ -106,7 +119,7 @@ async def _events(
     poll_s: float,
     metrics: Metrics,
 ) -> AsyncIterator[str]:
-    notifier: outbox.OutboxNotifier = request.app.state.notifier
+    notifier: OutboxNotifier = request.app.state.notifier
     wake = notifier.subscribe()
     party_id = principal.party_id
     assert party_id is not None
@@ -115,17 +128,11 @@ async def _events(
     last_auth = time.monotonic()
     metrics.sse_delta(1)
 
-    def fetch(after_id: int) -> list[outbox.OutboxEvent]:
-        with db.read() as session:
-            return outbox.read_after(session, party_id, after_id, limit=_BATCH)
+    def fetch(after_id: int) -> list[OutboxEvent]:
+        return feed.after(party_id, after_id, limit=_BATCH)
 
     def still_valid() -> bool:
-        try:
-            with db.read() as session:
-                authenticate(session, token, now=datetime.now(UTC))
-            return True
-        except UnauthorizedError:
-            return False
+        return feed.key_still_valid(token, datetime.now(UTC))
 
     try:
         yield "retry: 2000\n\n"

@@ -1,4 +1,4 @@
-"""Shared helpers of the hotline store: ids, times, party lookup, outbox and ledger hooks."""
+"""Shared helpers of the hotline service: ids, party lookup and naming, outbox and ledger."""
 
 from __future__ import annotations
 
@@ -13,13 +13,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from deconflict.errors import InvalidInputError
+from deconflict.broker import agreements, audit, outbox
+from deconflict.errors import InvalidInputError, error_reason, field_path
 from deconflict.store.tables import parties
-
-
-def iso(value: datetime | None) -> str | None:
-    """ISO 8601 UTC with ``Z`` (``None`` stays ``None``)."""
-    return None if value is None else value.isoformat().replace("+00:00", "Z")
 
 
 def new_id() -> str:
@@ -27,7 +23,7 @@ def new_id() -> str:
     return secrets.token_hex(16)
 
 
-def _pair(a: str, b: str) -> tuple[str, str]:
+def channel_pair(a: str, b: str) -> tuple[str, str]:
     x, y = sorted((a, b))
     return x, y
 
@@ -41,25 +37,22 @@ def record_audit(
     now: datetime,
 ) -> None:
     """Append an act to the tamper-evident log (``deconflict.broker.audit.record``)."""
-    from deconflict.broker.audit import record
-
-    record(session, kind, sorted(set(party_ids)), dict(payload), now=now)
+    audit.record(session, kind, sorted(set(party_ids)), dict(payload), now=now)
 
 
-def _publish(
+def publish_to(
     session: Session, party_id: str, kind: str, payload: Mapping[str, Any], now: datetime
 ) -> None:
-    from deconflict.broker.outbox import publish
+    """Queue an event for ``party_id`` (``deconflict.broker.outbox.publish``)."""
+    outbox.publish(session, party_id, kind, payload, now=now)
 
-    publish(session, party_id, kind, payload, now=now)
 
-
-def _reason(exc: Exception) -> str:
+def first_reason(exc: Exception) -> str:
     """A one-line reason from a validation error (pydantic's first message, without its URL)."""
     if isinstance(exc, ValidationError):
         first = exc.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in first["loc"])
-        msg = str(first["msg"]).removeprefix("Value error, ")
+        where = field_path(first["loc"]) if first["loc"] else ""
+        msg = error_reason(first)
         return f"{where}: {msg}" if where else msg
     return str(exc)
 
@@ -91,13 +84,11 @@ class ViewerNames:
     """
 
     def __init__(self, session: Session, viewer: str) -> None:
-        from deconflict.broker.agreements import counterparts
-
         self.session = session
         self.viewer = viewer
         own = session.execute(select(parties.c.name).where(parties.c.id == viewer)).scalar()
         self.own_name = str(own) if own is not None else viewer
-        self._others = counterparts(session, viewer)
+        self._others = agreements.counterparts(session, viewer)
 
     def handle(self, party: str) -> str:
         """The identifier shown for ``party`` (own id, other's id or pseudonym)."""
@@ -134,9 +125,7 @@ def resolve_counterpart(session: Session, viewer: str, ref: str, *, field: str) 
     no agreement with the viewer, or is addressed by the real name or id behind a pseudonym gives
     the same 404 (``NotFoundError``).
     """
-    from deconflict.broker.agreements import resolve_counterpart as resolve
-
     own = session.execute(select(parties.c.name).where(parties.c.id == viewer)).scalar()
     if ref in (viewer, own):
         raise InvalidInputError(field=field, reason="must be another party")
-    return resolve(session, viewer, ref)
+    return agreements.resolve_counterpart(session, viewer, ref)

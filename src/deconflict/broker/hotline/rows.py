@@ -18,15 +18,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from deconflict import hotline as hl
-from deconflict.errors import InvalidInputError
-from deconflict.store.hotline_sql.common import (
+from deconflict.broker.hotline.common import (
     ViewerNames,
-    _pair,
-    _publish,
-    _reason,
-    iso,
+    channel_pair,
+    first_reason,
+    publish_to,
     record_audit,
 )
+from deconflict.errors import InvalidInputError
 from deconflict.store.hotline_sql.tables import (
     hotline_acks,
     hotline_channel_events,
@@ -35,10 +34,11 @@ from deconflict.store.hotline_sql.tables import (
     hotline_messages,
 )
 from deconflict.store.tables import conflicts
+from deconflict.times import utc_iso
 
 
 def channel_row(session: Session, a: str, b: str) -> Any:
-    pa, pb = _pair(a, b)
+    pa, pb = channel_pair(a, b)
     return session.execute(
         select(hotline_channels).where(
             hotline_channels.c.party_a == pa, hotline_channels.c.party_b == pb
@@ -50,7 +50,7 @@ def ensure_channel(session: Session, a: str, b: str, *, now: datetime) -> Any:
     """The channel row between ``a`` and ``b``, created active on first use."""
     row = channel_row(session, a, b)
     if row is None:
-        pa, pb = _pair(a, b)
+        pa, pb = channel_pair(a, b)
         session.execute(
             insert(hotline_channels).values(
                 party_a=pa,
@@ -88,7 +88,7 @@ def ack_policy(row: Any) -> hl.AckPolicy:
     )
 
 
-def _save_channel(session: Session, channel: hl.Channel, now: datetime) -> None:
+def save_channel(session: Session, channel: hl.Channel, now: datetime) -> None:
     session.execute(
         update(hotline_channels)
         .where(
@@ -104,7 +104,9 @@ def _save_channel(session: Session, channel: hl.Channel, now: datetime) -> None:
     )
 
 
-def _channel_event(session: Session, channel: hl.Channel, event: hl.ChannelEvent) -> dict[str, Any]:
+def record_channel_event(
+    session: Session, channel: hl.Channel, event: hl.ChannelEvent
+) -> dict[str, Any]:
     session.execute(
         insert(hotline_channel_events).values(
             party_a=channel.parties[0],
@@ -121,7 +123,7 @@ def _channel_event(session: Session, channel: hl.Channel, event: hl.ChannelEvent
         "type": "channel_state",
         "event": event.kind.value,
         "by": event.party,
-        "at": iso(event.at),
+        "at": utc_iso(event.at),
         "from_state": event.from_state.value,
         "state": event.to_state.value,
         "reason": event.reason,
@@ -135,14 +137,14 @@ def _channel_event(session: Session, channel: hl.Channel, event: hl.ChannelEvent
             "reason": view.scrub(event.reason),
             "other_party": view.handle(other),
         }
-        _publish(session, party, "channel", shown, event.at)
+        publish_to(session, party, "channel", shown, event.at)
     record_audit(
         session, f"channel.{event.kind.value}", list(channel.parties), payload, now=event.at
     )
     return payload
 
 
-def _schedule_from_json(data: Mapping[str, Any], *, field: str) -> hl.CommCheckSchedule:
+def schedule_from_json(data: Mapping[str, Any], *, field: str) -> hl.CommCheckSchedule:
     try:
         return hl.CommCheckSchedule(
             anchor=data["anchor"],
@@ -152,10 +154,10 @@ def _schedule_from_json(data: Mapping[str, Any], *, field: str) -> hl.CommCheckS
     except KeyError as exc:
         raise InvalidInputError(field=f"{field}.{exc.args[0]}", reason="is required") from None
     except (ValueError, TypeError, OverflowError) as exc:
-        raise InvalidInputError(field=field, reason=_reason(exc)) from None
+        raise InvalidInputError(field=field, reason=first_reason(exc)) from None
 
 
-def _message_from_row(row: Any) -> hl.Message:
+def message_from_row(row: Any) -> hl.Message:
     attachment = (
         hl.Attachment(hl.AttachmentKind(row.attachment_kind), row.attachment_ref)
         if row.attachment_kind
@@ -177,7 +179,7 @@ def _message_from_row(row: Any) -> hl.Message:
     )
 
 
-def _queued_messages(session: Session, channel_row: Any) -> list[hl.Message]:
+def queued_messages(session: Session, channel_row: Any) -> list[hl.Message]:
     a, b = channel_row.party_a, channel_row.party_b
     rows = session.execute(
         select(hotline_messages).where(
@@ -188,10 +190,10 @@ def _queued_messages(session: Session, channel_row: Any) -> list[hl.Message]:
             ),
         )
     ).all()
-    return [_message_from_row(r) for r in rows]
+    return [message_from_row(r) for r in rows]
 
 
-def _acks_of(session: Session, message_ids: Sequence[str]) -> dict[str, list[hl.Ack]]:
+def acks_of(session: Session, message_ids: Sequence[str]) -> dict[str, list[hl.Ack]]:
     out: dict[str, list[hl.Ack]] = {m: [] for m in message_ids}
     if not message_ids:
         return out
@@ -213,7 +215,7 @@ def _acks_of(session: Session, message_ids: Sequence[str]) -> dict[str, list[hl.
     return out
 
 
-def _escalations_of(session: Session, message_ids: Sequence[str]) -> dict[str, list[Any]]:
+def escalations_of(session: Session, message_ids: Sequence[str]) -> dict[str, list[Any]]:
     out: dict[str, list[Any]] = {m: [] for m in message_ids}
     if not message_ids:
         return out
@@ -285,22 +287,22 @@ def message_json(
             if message.attachment
             else None
         ),
-        "created_at": iso(message.created_at),
-        "delivered_at": iso(message.delivered_at),
-        "ack_deadline": iso(message.ack_deadline),
+        "created_at": utc_iso(message.created_at),
+        "delivered_at": utc_iso(message.delivered_at),
+        "ack_deadline": utc_iso(message.ack_deadline),
         "state": _message_state(message, acks),
         "acks": [
             {
                 "party": view.handle(a.party),
                 "answer": a.answer.value,
-                "at": iso(a.at),
+                "at": utc_iso(a.at),
                 "reason": a.reason,
                 "reason_untranslated": a.reason is not None,
             }
             for a in acks
         ],
         "escalations": [
-            {"level": e.level, "target": e.target, "due_at": iso(e.due_at), "at": iso(e.at)}
+            {"level": e.level, "target": e.target, "due_at": utc_iso(e.due_at), "at": utc_iso(e.at)}
             for e in escalations
         ],
     }
@@ -335,7 +337,7 @@ def _message_state(message: hl.Message, acks: Sequence[hl.Ack]) -> str:
     return latest.value if latest is not None else "delivered"
 
 
-def _deliver(
+def deliver_message(
     session: Session, message: hl.Message, policy: hl.AckPolicy, now: datetime
 ) -> hl.Message:
     delivered = hl.deliver(message, now=now, policy=policy)
@@ -346,15 +348,15 @@ def _deliver(
     )
     for party, kind in ((message.recipient, "message"), (message.sender, "message_delivered")):
         shown = message_json(delivered, [], [], ViewerNames(session, party), lang=None)
-        _publish(session, party, "message", {"type": kind, "message": shown}, now)
+        publish_to(session, party, "message", {"type": kind, "message": shown}, now)
     record_audit(
         session,
         "message.delivered",
         [message.sender, message.recipient],
         {
             "message_id": message.id,
-            "delivered_at": iso(now),
-            "ack_deadline": iso(delivered.ack_deadline),
+            "delivered_at": utc_iso(now),
+            "ack_deadline": utc_iso(delivered.ack_deadline),
         },
         now=now,
     )

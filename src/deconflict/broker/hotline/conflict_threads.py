@@ -20,7 +20,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from deconflict import hotline as hl
-from deconflict.store.hotline_sql.messages import send_resolved
+from deconflict.broker.hotline.messages import send_resolved
 from deconflict.store.hotline_sql.tables import hotline_messages
 from deconflict.store.tables import conflicts
 

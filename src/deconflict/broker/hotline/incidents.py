@@ -15,21 +15,22 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from deconflict import hotline as hl
-from deconflict.errors import InvalidInputError, NotFoundError
-from deconflict.store.hotline_sql.common import (
+from deconflict.broker.hotline.common import (
     ViewerNames,
-    _publish,
-    _reason,
-    iso,
+    first_reason,
     new_id,
+    publish_to,
     record_audit,
     resolve_counterpart,
 )
+from deconflict.errors import InvalidInputError, NotFoundError, error_reason, field_path
 from deconflict.store.hotline_sql.tables import (
     hotline_incident_acts,
     hotline_incident_parties,
     hotline_incidents,
 )
+from deconflict.store.live_sql import track_history
+from deconflict.times import utc_iso
 
 
 def _incident_from_rows(row: Any, acts: Sequence[Any]) -> hl.Incident:
@@ -103,15 +104,15 @@ def incident_json(
         "reporter": view.ref(incident.report.reporter),
         "parties": [view.ref(p) for p in incident.report.parties],
         "report": report,
-        "filed_at": iso(incident.filed_at),
-        "response_due": iso(incident.response_due),
+        "filed_at": utc_iso(incident.filed_at),
+        "response_due": utc_iso(incident.response_due),
         "response_overdue": hl.response_overdue(incident, now),
         "closure_agreed_by": sorted(view.handle(p) for p in incident.closure_agreed_by),
         "history": [
             {
                 "act": a.kind.value,
                 "party": view.handle(a.party),
-                "at": iso(a.at),
+                "at": utc_iso(a.at),
                 "text": a.text,
                 "text_untranslated": a.text is not None,
                 "evidence": excerpts(a.evidence),
@@ -178,11 +179,11 @@ def _announce_incident(
             "party": act.party,
             "state": incident.state.value,
             "category": incident.report.category.value,
-            "at": iso(act.at),
+            "at": utc_iso(act.at),
         }
         for p in incident.report.parties:
             shown = {**payload, "party": ViewerNames(session, p).handle(act.party)}
-            _publish(session, p, "message", shown, now)
+            publish_to(session, p, "message", shown, now)
         record_audit(
             session, f"incident.{act.kind.value}", list(incident.report.parties), payload, now=now
         )
@@ -217,10 +218,8 @@ def file_incident(
             raise hl.FieldErrors(
                 [
                     (
-                        ".".join(str(p) for p in e["loc"]) or "body",
-                        "unknown field"
-                        if e["type"] == "extra_forbidden"
-                        else str(e["msg"]).removeprefix("Value error, "),
+                        field_path(e["loc"]),
+                        "unknown field" if e["type"] == "extra_forbidden" else error_reason(e),
                     )
                     for e in errs
                 ]
@@ -274,7 +273,7 @@ def act_on_incident(
         try:
             excerpts = tuple(hl.TrackExcerpt.model_validate(e) for e in evidence)
         except ValueError as exc:
-            raise InvalidInputError(field="evidence", reason=_reason(exc)) from None
+            raise InvalidInputError(field="evidence", reason=first_reason(exc)) from None
         after = hl.respond(before, party=party, statement=text or "", now=now, evidence=excerpts)
     elif action == "agree_to_close":
         after = hl.agree_to_close(before, party=party, now=now)
@@ -327,8 +326,6 @@ def own_track_evidence(
     tracks are attached: the broker never hands one party another party's history.
     """
     import math
-
-    from deconflict.store.live_sql import track_history
 
     if not (0 < window_s <= 3600):
         raise InvalidInputError(field="evidence_window_s", reason="must be in (0, 3600] seconds")

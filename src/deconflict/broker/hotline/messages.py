@@ -17,27 +17,26 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from deconflict import hotline as hl
-from deconflict.errors import InvalidInputError, NotFoundError
-from deconflict.store.hotline_sql.common import (
+from deconflict.broker.hotline.common import (
     ViewerNames,
-    _pair,
-    _publish,
-    _reason,
-    iso,
+    channel_pair,
+    first_reason,
     new_id,
+    publish_to,
     record_audit,
     resolve_counterpart,
 )
-from deconflict.store.hotline_sql.rows import (
-    _acks_of,
-    _deliver,
-    _escalations_of,
-    _message_from_row,
+from deconflict.broker.hotline.rows import (
     ack_policy,
+    acks_of,
     channel_from_row,
+    deliver_message,
     ensure_channel,
+    escalations_of,
+    message_from_row,
     message_json,
 )
+from deconflict.errors import InvalidInputError, NotFoundError
 from deconflict.store.hotline_sql.tables import (
     hotline_acks,
     hotline_escalations,
@@ -45,6 +44,7 @@ from deconflict.store.hotline_sql.tables import (
     hotline_messages,
     hotline_threads,
 )
+from deconflict.times import utc_iso
 
 MAX_LADDER_DELAY = timedelta(days=7)
 """Latest a ladder step may fall after the acknowledgement deadline (bounds the tick's scan)."""
@@ -142,7 +142,7 @@ def send_resolved(
     channel_row = ensure_channel(session, sender, recipient_id, now=now)
     _, deliver_now = hl.submit(channel_from_row(channel_row), message)
     if thread_id is None:
-        pa, pb = _pair(sender, recipient_id)
+        pa, pb = channel_pair(sender, recipient_id)
         session.execute(
             insert(hotline_threads).values(
                 id=message.thread_id,
@@ -192,7 +192,7 @@ def send_resolved(
         now=now,
     )
     if deliver_now:
-        message = _deliver(session, message, ack_policy(channel_row), now)
+        message = deliver_message(session, message, ack_policy(channel_row), now)
     return message_json(message, [], [], ViewerNames(session, sender), lang=None)
 
 
@@ -213,9 +213,9 @@ def get_message(
 ) -> dict[str, Any]:
     """One message visible to ``party``."""
     row = _visible_message_row(session, message_id, party)
-    message = _message_from_row(row)
-    acks = _acks_of(session, [row.id])[row.id]
-    escalations = _escalations_of(session, [row.id])[row.id]
+    message = message_from_row(row)
+    acks = acks_of(session, [row.id])[row.id]
+    escalations = escalations_of(session, [row.id])[row.id]
     return message_json(message, acks, escalations, ViewerNames(session, party), lang=lang)
 
 
@@ -236,11 +236,11 @@ def list_messages(
     rows = session.execute(query.order_by(hotline_messages.c.created_at.desc()).limit(limit)).all()
     rows = list(reversed(rows))
     ids = [r.id for r in rows]
-    acks = _acks_of(session, ids)
-    escalations = _escalations_of(session, ids)
+    acks = acks_of(session, ids)
+    escalations = escalations_of(session, ids)
     view = ViewerNames(session, party)
     return [
-        message_json(_message_from_row(r), acks[r.id], escalations[r.id], view, lang=lang)
+        message_json(message_from_row(r), acks[r.id], escalations[r.id], view, lang=lang)
         for r in rows
     ]
 
@@ -273,8 +273,8 @@ def list_threads(session: Session, party: str) -> list[dict[str, Any]]:
                 "id": r.id,
                 "subject": r.subject,
                 "other_party": view.ref(other),
-                "created_at": iso(r.created_at),
-                "last_message_at": iso(r.last_message_at),
+                "created_at": utc_iso(r.created_at),
+                "last_message_at": utc_iso(r.last_message_at),
                 "messages": len(msgs),
                 "awaiting_my_ack": sum(
                     1 for m in msgs if m.recipient == party and m.delivered_at and m.id not in acked
@@ -289,8 +289,8 @@ def ack_message(
 ) -> dict[str, Any]:
     """Record ``party``'s acknowledgement of a message (rules in :func:`hotline.acknowledge`)."""
     row = _visible_message_row(session, message_id, party)
-    message = _message_from_row(row)
-    acks = _acks_of(session, [row.id])[row.id]
+    message = message_from_row(row)
+    acks = acks_of(session, [row.id])[row.id]
     ack = hl.acknowledge(message, acks, party=party, answer=answer, reason=reason, now=now)
     try:
         with session.begin_nested():
@@ -314,12 +314,12 @@ def ack_message(
         "party": ack.party,
         "answer": ack.answer.value,
         "reason": ack.reason,
-        "at": iso(ack.at),
+        "at": utc_iso(ack.at),
         "late": message.ack_deadline is not None and not acks and now > message.ack_deadline,
     }
     for p in (message.sender, message.recipient):
         shown = {**payload, "party": ViewerNames(session, p).handle(ack.party)}
-        _publish(session, p, "message", shown, now)
+        publish_to(session, p, "message", shown, now)
     record_audit(
         session, "message.acknowledged", [message.sender, message.recipient], payload, now=now
     )
@@ -357,7 +357,7 @@ def set_ladder(
             ),
         )
     except (KeyError, TypeError, ValueError, OverflowError) as exc:
-        raise InvalidInputError(field="steps", reason=_reason(exc)) from None
+        raise InvalidInputError(field="steps", reason=first_reason(exc)) from None
     data = [{"target": s.target.value, "after_s": s.after.total_seconds()} for s in ladder.steps]
     if session.execute(
         select(hotline_ladders.c.party_id).where(hotline_ladders.c.party_id == party)
@@ -403,9 +403,9 @@ def run_escalations(session: Session, *, now: datetime) -> list[hl.EscalationSte
     taken: list[hl.EscalationStep] = []
     ladders: dict[str, hl.EscalationLadder] = {}
     for row in rows:
-        message = _message_from_row(row)
+        message = message_from_row(row)
         ladder = ladders.setdefault(row.recipient, get_ladder(session, row.recipient))
-        done = {e.level for e in _escalations_of(session, [row.id])[row.id]}
+        done = {e.level for e in escalations_of(session, [row.id])[row.id]}
         for step in hl.escalation_due(message, [], ladder, now, done=done):
             try:
                 with session.begin_nested():
@@ -426,12 +426,12 @@ def run_escalations(session: Session, *, now: datetime) -> list[hl.EscalationSte
                 "thread_id": message.thread_id,
                 "level": step.level,
                 "target": step.target.value,
-                "due_at": iso(step.due_at),
-                "at": iso(now),
+                "due_at": utc_iso(step.due_at),
+                "at": utc_iso(now),
                 "precedence": message.precedence.value,
             }
-            _publish(session, step.party, "alert", {**payload, "role": "recipient"}, now)
-            _publish(session, step.notify_sender, "message", {**payload, "role": "sender"}, now)
+            publish_to(session, step.party, "alert", {**payload, "role": "recipient"}, now)
+            publish_to(session, step.notify_sender, "message", {**payload, "role": "sender"}, now)
             record_audit(
                 session, "message.escalated", [step.party, step.notify_sender], payload, now=now
             )

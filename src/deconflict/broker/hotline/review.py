@@ -13,21 +13,23 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from deconflict import hotline as hl
-from deconflict.store.hotline_sql.common import ViewerNames
-from deconflict.store.hotline_sql.rows import _acks_of, _escalations_of
+from deconflict.broker.hotline.common import ViewerNames
+from deconflict.broker.hotline.rows import acks_of, escalations_of
 from deconflict.store.hotline_sql.tables import (
     hotline_incident_acts,
     hotline_incidents,
     hotline_messages,
 )
-from deconflict.store.tables import parties
+from deconflict.store.live_sql import live_alert_parties, live_alerts
+from deconflict.store.tables import conflicts, notices, parties
+from deconflict.times import parse_iso
 
 
 def _notice_start(body: Any) -> datetime | None:
     starts = []
     for volume in (body or {}).get("volumes", []) if isinstance(body, Mapping) else []:
         try:
-            starts.append(datetime.fromisoformat(str(volume["start"]).replace("Z", "+00:00")))
+            starts.append(parse_iso(str(volume["start"])))
         except (KeyError, TypeError, ValueError):
             continue
     return min(starts, default=None)
@@ -47,7 +49,6 @@ def load_review_data(
     A party's pack (``party`` given) names every other party as that party knows it: by the
     pseudonym of their shared agreement when it uses pseudonyms (:class:`ViewerNames`).
     """
-    from deconflict.store.tables import notices
 
     names: dict[str, str] = {
         str(r.id): str(r.name) for r in session.execute(select(parties.c.id, parties.c.name))
@@ -91,8 +92,8 @@ def load_review_data(
         )
     msgs = session.execute(msg_query.order_by(hotline_messages.c.created_at)).all()
     ids = [m.id for m in msgs]
-    acks = _acks_of(session, ids)
-    escs = _escalations_of(session, ids)
+    acks = acks_of(session, ids)
+    escs = escalations_of(session, ids)
     message_rows = [
         hl.MessageRow(
             id=m.id,
@@ -153,6 +154,7 @@ def load_review_data(
         alerts=tuple(_alert_rows(session, start, end, name, party)),
         messages=tuple(message_rows),
         incidents=tuple(incident_rows),
+        conflicts=tuple(_conflict_rows(session, start, end, name, party)),
     )
 
 
@@ -160,7 +162,6 @@ def _alert_rows(
     session: Session, start: datetime, end: datetime, name: Any, party: str | None
 ) -> list[hl.AlertRow]:
     """Alerts of the live picture raised in the period; acknowledged once every party acked."""
-    from deconflict.store.live_sql import live_alert_parties, live_alerts
 
     rows = session.execute(
         select(live_alerts)
@@ -188,6 +189,37 @@ def _alert_rows(
                 severity=r.severity,
                 parties=tuple(sorted(name(m.party_id) for m in who)),
                 acknowledged_at=max(acked) if acked and all(a is not None for a in acked) else None,
+            )
+        )
+    return out
+
+
+def _conflict_rows(
+    session: Session, start: datetime, end: datetime, name: Any, party: str | None
+) -> list[hl.ConflictRow]:
+    """Strategic conflicts recorded in the period: one row per conflicting pair (both sides'
+    records share a pair id), or, in a party's pack, that party's own records only."""
+    query = select(conflicts).where(conflicts.c.created_at >= start, conflicts.c.created_at < end)
+    if party is not None:
+        query = query.where(conflicts.c.party_id == party)
+    pairs: dict[str, list[Any]] = {}
+    for r in session.execute(query.order_by(conflicts.c.created_at, conflicts.c.id)):
+        pairs.setdefault(r.pair_id, []).append(r)
+    out = []
+    for rows in pairs.values():
+        first = rows[0]
+        shown = (
+            (name(party), str(first.counterpart))
+            if party is not None
+            else tuple(sorted({name(r.party_id) for r in rows}))
+        )
+        out.append(
+            hl.ConflictRow(
+                id=first.id,
+                created_at=first.created_at,
+                parties=shown,
+                policy=first.policy,
+                outcome=first.outcome,
             )
         )
     return out

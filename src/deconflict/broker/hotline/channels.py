@@ -17,32 +17,32 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from deconflict import hotline as hl
-from deconflict.errors import InvalidInputError
-from deconflict.store.hotline_sql.common import (
+from deconflict.broker.hotline.common import (
     ViewerNames,
-    _pair,
-    _publish,
-    _reason,
-    iso,
+    channel_pair,
+    first_reason,
+    publish_to,
     record_audit,
 )
-from deconflict.store.hotline_sql.rows import (
-    _channel_event,
-    _deliver,
-    _queued_messages,
-    _save_channel,
-    _schedule_from_json,
+from deconflict.broker.hotline.rows import (
     ack_policy,
     channel_from_row,
     channel_row,
+    deliver_message,
     ensure_channel,
+    queued_messages,
+    record_channel_event,
+    save_channel,
+    schedule_from_json,
 )
+from deconflict.errors import InvalidInputError
 from deconflict.store.hotline_sql.tables import (
     hotline_channel_events,
     hotline_channels,
     hotline_comm_checks,
     hotline_messages,
 )
+from deconflict.times import utc_iso
 
 
 def channel_json(session: Session, row: Any, viewer: str) -> dict[str, Any]:
@@ -82,12 +82,12 @@ def channel_json(session: Session, row: Any, viewer: str) -> dict[str, Any]:
         "queued_messages": len(queued),
         "ack_deadlines_s": {p.value: policy.deadlines[p].total_seconds() for p in hl.Precedence},
         "comm_check": row.comm_check,
-        "updated_at": iso(row.updated_at),
+        "updated_at": utc_iso(row.updated_at),
         "events": [
             {
                 "event": e.kind,
                 "by": view.handle(e.party_id) if e.party_id else None,
-                "at": iso(e.at),
+                "at": utc_iso(e.at),
                 "from_state": e.from_state,
                 "state": e.to_state,
                 "reason": view.scrub(e.reason),
@@ -118,22 +118,22 @@ def suspend_channel(
     """``party`` suspends its channel with ``other`` (unilateral, logged, shown to both)."""
     row = ensure_channel(session, party, other, now=now)
     channel, event = hl.suspend(channel_from_row(row), party=party, reason=reason, now=now)
-    _save_channel(session, channel, now)
-    _channel_event(session, channel, event)
+    save_channel(session, channel, now)
+    record_channel_event(session, channel, event)
     return get_channel(session, party, other, now=now)
 
 
 def restore_channel(session: Session, party: str, other: str, *, now: datetime) -> dict[str, Any]:
     """``party`` lifts its suspension; on restoration the queued messages are delivered."""
     row = ensure_channel(session, party, other, now=now)
-    queue = tuple(_queued_messages(session, row))
+    queue = tuple(queued_messages(session, row))
     channel = replace(channel_from_row(row), queue=queue)
     channel, event, released = hl.restore(channel, party=party, now=now)
-    _save_channel(session, channel, now)
-    _channel_event(session, channel, event)
+    save_channel(session, channel, now)
+    record_channel_event(session, channel, event)
     policy = ack_policy(row)
     for message in released:
-        _deliver(session, message, policy, now)
+        deliver_message(session, message, policy, now)
     return get_channel(session, party, other, now=now)
 
 
@@ -158,22 +158,22 @@ def configure_channel(
                 }
             )
         except (ValueError, TypeError, OverflowError) as exc:
-            raise InvalidInputError(field="ack_deadlines_s", reason=_reason(exc)) from None
+            raise InvalidInputError(field="ack_deadlines_s", reason=first_reason(exc)) from None
         values["ack_deadlines_s"] = {
             p.value: d.total_seconds() for p, d in policy.deadlines.items()
         }
     if comm_check is not None:
-        schedule = _schedule_from_json(comm_check, field="comm_check")
+        schedule = schedule_from_json(comm_check, field="comm_check")
         if abs(schedule.anchor - now) > timedelta(days=366):
             raise InvalidInputError(
                 field="comm_check.anchor", reason="must be within a year of now"
             )
         values["comm_check"] = {
-            "anchor": iso(schedule.anchor),
+            "anchor": utc_iso(schedule.anchor),
             "interval_s": schedule.interval.total_seconds(),
             "answer_within_s": schedule.answer_within.total_seconds(),
         }
-    pa, pb = _pair(party, other)
+    pa, pb = channel_pair(party, other)
     session.execute(
         update(hotline_channels)
         .where(hotline_channels.c.party_a == pa, hotline_channels.c.party_b == pb)
@@ -197,7 +197,7 @@ def run_comm_checks(session: Session, *, now: datetime) -> dict[str, int]:
     ).all():
         if not row.comm_check:  # JSON null
             continue
-        schedule = _schedule_from_json(row.comm_check, field="comm_check")
+        schedule = schedule_from_json(row.comm_check, field="comm_check")
         history_rows = session.execute(
             select(hotline_comm_checks).where(
                 hotline_comm_checks.c.party_a == row.party_a,
@@ -226,21 +226,21 @@ def run_comm_checks(session: Session, *, now: datetime) -> dict[str, int]:
                 now=now,
                 reason=f"communications check {record.sequence} not answered by {record.party}",
             )
-            _save_channel(session, channel, now)
+            save_channel(session, channel, now)
             alarm = {
                 "type": "comm_check_missed",
                 "sequence": record.sequence,
                 "party": record.party,
-                "at": iso(now),
+                "at": utc_iso(now),
             }
             for p in (row.party_a, row.party_b):
                 shown = {**alarm, "party": ViewerNames(session, p).handle(record.party)}
-                _publish(session, p, "alert", shown, now)
+                publish_to(session, p, "alert", shown, now)
             record_audit(
                 session, "channel.comm_check_missed", [row.party_a, row.party_b], alarm, now=now
             )
             if event is not None:
-                _channel_event(session, channel, event)
+                record_channel_event(session, channel, event)
         sequence = hl.due_comm_check(schedule, history, now)
         if sequence is not None:
             issued += 1
@@ -256,15 +256,15 @@ def run_comm_checks(session: Session, *, now: datetime) -> dict[str, int]:
                         missed_reported=False,
                     )
                 )
-                _publish(
+                publish_to(
                     session,
                     p,
                     "channel",
                     {
                         "type": "comm_check",
                         "sequence": sequence,
-                        "issued_at": iso(now),
-                        "answer_by": iso(now + schedule.answer_within),
+                        "issued_at": utc_iso(now),
+                        "answer_by": utc_iso(now + schedule.answer_within),
                     },
                     now,
                 )
@@ -309,10 +309,10 @@ def answer_comm_check(
         session,
         "channel.comm_check_answered",
         [row.party_a, row.party_b],
-        {"sequence": sequence, "party": party, "at": iso(now)},
+        {"sequence": sequence, "party": party, "at": utc_iso(now)},
         now=now,
     )
-    schedule = _schedule_from_json(row.comm_check, field="comm_check") if row.comm_check else None
+    schedule = schedule_from_json(row.comm_check, field="comm_check") if row.comm_check else None
     others = [r for r in history if r.party != party]
     in_time = schedule is not None and now <= answered.issued_at + schedule.answer_within
     if (
@@ -325,6 +325,21 @@ def answer_comm_check(
     ):
         channel, event = hl.check_passed(channel_from_row(row), now=now)
         if event is not None:
-            _save_channel(session, channel, now)
-            _channel_event(session, channel, event)
+            save_channel(session, channel, now)
+            record_channel_event(session, channel, event)
     return get_channel(session, party, other, now=now)
+
+
+def channel_view(session: Session, viewer: str, other: str) -> dict[str, Any]:
+    """The channel between ``viewer`` and ``other`` as ``viewer`` sees it (active when it was
+    never used: it is created on first use)."""
+    row = channel_row(session, viewer, other)
+    if row is None:
+        return {
+            "other_party": ViewerNames(session, viewer).ref(other),
+            "state": hl.ChannelState.ACTIVE.value,
+            "suspended_by": [],
+            "queued_messages": 0,
+            "events": [],
+        }
+    return channel_json(session, row, viewer)
