@@ -43,6 +43,13 @@ projection would degrade, so such footprints are rejected (split them)."""
 MAX_WIDTH_M: Final = 1_000_000.0
 """Largest radius / half-width (m, 540 NM)."""
 
+MAX_VERTICES: Final = 20_000
+"""Most vertices in one polygon/multipolygon footprint (all rings together; the largest
+EUROCONTROL FIR has ~9,700). Validation is O(n log n), so this bounds work per volume."""
+
+MAX_CENTERLINE_POINTS: Final = 5_000
+"""Most points on one corridor centreline."""
+
 
 def _point(value: Any, field: str) -> LonLat:
     if (
@@ -70,10 +77,14 @@ def _same(a: LonLat, b: LonLat) -> bool:
 
 
 def _distinct(points: Sequence[LonLat]) -> int:
-    seen: list[LonLat] = []
-    for p in points:
-        if not any(_same(p, q) for q in seen):
-            seen.append(p)
+    """Number of distinct positions in ``points`` (as :func:`_same`): O(n) with a hash set.
+
+    Positions are keyed by latitude and longitude modulo 360 (``-0.0`` folded into ``0.0``);
+    every longitude at a pole is one position.
+    """
+    seen: set[LonLat] = set()
+    for lon, lat in points:
+        seen.add((0.0, lat) if abs(lat) == 90.0 else ((lon % 360.0) + 0.0, lat + 0.0))
     return len(seen)
 
 
@@ -131,6 +142,12 @@ class PolygonFootprint:
     def __post_init__(self) -> None:
         if not self.polygons:
             raise InvalidInputError(field="footprint.coordinates", reason="no polygon given")
+        total = sum(len(r) for rings in self.polygons for r in rings)
+        if total > MAX_VERTICES:
+            raise InvalidInputError(
+                field="footprint.coordinates",
+                reason=f"{total} vertices; at most {MAX_VERTICES} per footprint (split it)",
+            )
         for i, rings in enumerate(self.polygons):
             if not rings:
                 raise InvalidInputError(field=f"footprint.coordinates[{i}]", reason="no ring")
@@ -240,6 +257,11 @@ class CorridorFootprint:
     half_width_m: float
 
     def __post_init__(self) -> None:
+        if len(self.centerline) > MAX_CENTERLINE_POINTS:
+            raise InvalidInputError(
+                field="footprint.centerline",
+                reason=f"{len(self.centerline)} points; at most {MAX_CENTERLINE_POINTS} (split it)",
+            )
         for k, p in enumerate(self.centerline):
             _point(p, f"footprint.centerline[{k}]")
         if _distinct(self.centerline) < 2:
@@ -355,10 +377,17 @@ def footprint_from_json(obj: Any, where: str = "footprint") -> Footprint:
             if not isinstance(polys_raw, Sequence) or not polys_raw:
                 raise InvalidInputError(field="footprint.coordinates", reason="must be a list")
             polys: list[tuple[Ring, ...]] = []
+            total = 0  # vertices given, without each ring's closing vertex
             for i, poly in enumerate(polys_raw):
                 if not isinstance(poly, Sequence) or not poly:
                     raise InvalidInputError(
                         field=f"footprint.coordinates[{i}]", reason="must be a list of rings"
+                    )
+                total += sum(len(r) - 1 if isinstance(r, Sequence) else 0 for r in poly)
+                if total > MAX_VERTICES:
+                    raise InvalidInputError(
+                        field="footprint.coordinates",
+                        reason=f"more than {MAX_VERTICES} vertices per footprint (split it)",
                     )
                 polys.append(
                     tuple(
@@ -374,6 +403,11 @@ def footprint_from_json(obj: Any, where: str = "footprint") -> Footprint:
             line = obj.get("centerline")
             if not isinstance(line, Sequence) or isinstance(line, str):
                 raise InvalidInputError(field="footprint.centerline", reason="must be a list")
+            if len(line) > MAX_CENTERLINE_POINTS:
+                raise InvalidInputError(
+                    field="footprint.centerline",
+                    reason=f"{len(line)} points; at most {MAX_CENTERLINE_POINTS} (split it)",
+                )
             pts = tuple(_point(p, f"footprint.centerline[{k}]") for k, p in enumerate(line))
             return CorridorFootprint(pts, _width_from_json(obj, "half_width", "footprint"))
         start = _point(obj.get("start"), "footprint.start")

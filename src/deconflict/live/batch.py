@@ -25,6 +25,9 @@ from deconflict.units import FloatArray
 ID_MAX_LEN: Final = 64
 """Longest accepted aircraft id, characters."""
 
+MAX_ROWS: Final = 10_000
+"""Hard cap on rows per batch (docs/live.md): a larger configured maximum is lowered to it."""
+
 RANGES: Final[dict[str, tuple[str, float, float]]] = {
     "lat": ("lat_deg", -90.0, 90.0),
     "lon": ("lon_deg", -180.0, 180.0),
@@ -94,7 +97,9 @@ def parse_batch(
         Server time, Unix seconds (states later than ``now_s + max_future_s`` or earlier than
         ``now_s - max_past_s`` are refused).
     max_rows:
-        Largest accepted batch (rows); more raises :class:`BatchTooLargeError` (413).
+        Largest accepted batch (rows, never above :data:`MAX_ROWS`); more raises
+        :class:`BatchTooLargeError` (413). An id given twice for the same time is refused
+        (422); states of one aircraft at different times are all kept (history).
     """
     if not isinstance(payload, Mapping):
         raise InvalidInputError(field="body", reason="must be a JSON object of column arrays")
@@ -102,8 +107,9 @@ def parse_batch(
     if not isinstance(ids, list) or not ids:
         raise InvalidInputError(field="id", reason="must be a non-empty array of strings")
     n = len(ids)
-    if n > max_rows:
-        raise BatchTooLargeError(f"{n} rows in one batch; at most {max_rows} are accepted")
+    limit = min(max_rows, MAX_ROWS)
+    if n > limit:
+        raise BatchTooLargeError(f"{n} rows in one batch; at most {limit} are accepted")
     for k, value in enumerate(ids):
         if not isinstance(value, str) or not value or len(value) > ID_MAX_LEN:
             raise InvalidInputError(
@@ -162,6 +168,16 @@ def parse_batch(
             row=int(np.flatnonzero(past)[0]) + 1,
         )
     columns["time_s"] = times
+    if len(set(ids)) != n:  # one aircraft twice at one time: contradictory states
+        seen: set[tuple[str, float]] = set()
+        for k, (value, t) in enumerate(zip(ids, times.tolist(), strict=True)):
+            if (value, t) in seen:
+                raise InvalidInputError(
+                    field="id",
+                    reason=f"duplicate aircraft id {value!r} at the same time in one batch",
+                    row=k + 1,
+                )
+            seen.add((value, t))
     callsigns = payload.get("callsign")
     if callsigns is not None:
         if not isinstance(callsigns, list) or len(callsigns) != n:

@@ -17,7 +17,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -26,14 +26,15 @@ import shapely
 from deconflict.errors import InvalidInputError
 from deconflict.geo.core import Core, core_distance_m
 from deconflict.geo.ellipsoid import CentralPlane, lonlat_to_unit
-from deconflict.geo.footprints import Footprint, footprint_from_json
+from deconflict.geo.footprints import MAX_WIDTH_M, Footprint, footprint_from_json
 from deconflict.strategic.altitude import (
     FL_AMSL_UNCERTAINTY_FT,
     W84_AMSL_UNCERTAINTY_FT,
     AltitudeBand,
     AltitudeReference,
 )
-from deconflict.units import FloatArray, nm_to_m
+from deconflict.times import utc_iso
+from deconflict.units import FloatArray, m_to_nm, nm_to_m
 
 POINT_UNCERTAINTY_FT: dict[AltitudeReference, float] = {
     AltitudeReference.FT_AMSL: 0.0,
@@ -41,6 +42,27 @@ POINT_UNCERTAINTY_FT: dict[AltitudeReference, float] = {
     AltitudeReference.M_W84: W84_AMSL_UNCERTAINTY_FT,
 }
 """Widening (ft) of a point altitude given in a reference when compared in ft AMSL."""
+
+
+MAX_BUFFER_LATERAL_NM: Final = 540.0
+"""Hard cap on the lateral buffer (NM); footprint width + buffer must also stay within
+:data:`deconflict.geo.footprints.MAX_WIDTH_M`. Checked before any projection, so no buffer can
+push a stored volume beyond what the planar pair projection supports. Agreements set far
+smaller limits (``deconflict.broker.limits``)."""
+
+MAX_BUFFER_VERTICAL_FT: Final = 20_000.0
+"""Hard cap on the vertical buffer (ft)."""
+
+MAX_BUFFER_MIN: Final = 7 * 24 * 60.0
+"""Hard cap on each time buffer (minutes, 7 days)."""
+
+ALTITUDE_RANGE_FT: Final = (-2_000.0, 1_000_000.0)
+"""Accepted altitude limits in feet of the band's own reference (below the lowest airfield to
+FL 10000; agreements set tighter vertical limits); 1e308 and the like are refused."""
+
+EARLIEST: Final = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST: Final = datetime(2200, 1, 1, tzinfo=UTC)
+"""Accepted range of volume start/end times (UTC); buffers stay representable."""
 
 
 def parse_utc(value: Any, field: str) -> datetime:
@@ -70,9 +92,8 @@ def parse_utc(value: Any, field: str) -> datetime:
 
 
 def format_utc(dt: datetime) -> str:
-    """RFC 3339 with ``Z`` (seconds, or microseconds when present)."""
-    text = dt.astimezone(UTC).isoformat()
-    return text.replace("+00:00", "Z")
+    """RFC 3339 with ``Z`` (seconds, or microseconds when present); see :mod:`deconflict.times`."""
+    return utc_iso(dt)
 
 
 def _number(obj: Mapping[str, Any], key: str, field: str, default: float | None = None) -> float:
@@ -106,10 +127,18 @@ class Buffers:
     after_min: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("lateral_nm", "vertical_ft", "before_min", "after_min"):
+        caps = {
+            "lateral_nm": MAX_BUFFER_LATERAL_NM,
+            "vertical_ft": MAX_BUFFER_VERTICAL_FT,
+            "before_min": MAX_BUFFER_MIN,
+            "after_min": MAX_BUFFER_MIN,
+        }
+        for name, cap in caps.items():
             value = getattr(self, name)
             if not math.isfinite(value) or value < 0.0:
                 raise InvalidInputError(field=f"buffers.{name}", reason="must be >= 0")
+            if value > cap:
+                raise InvalidInputError(field=f"buffers.{name}", reason=f"must be <= {cap:g}")
 
     @classmethod
     def from_json(cls, obj: Any, where: str = "buffers") -> Buffers:
@@ -171,10 +200,32 @@ class Volume4D:
             if not isinstance(value, datetime) or value.tzinfo is None:
                 raise InvalidInputError(field=name, reason="must be a timezone-aware datetime")
             object.__setattr__(self, name, value.astimezone(UTC))
+            if not EARLIEST <= getattr(self, name) <= LATEST:
+                raise InvalidInputError(
+                    field=name,
+                    reason=f"must be between {format_utc(EARLIEST)} and {format_utc(LATEST)}",
+                )
         if self.start > self.end:
             raise InvalidInputError(
                 field="start",
                 reason=f"start {format_utc(self.start)} is after end {format_utc(self.end)}",
+            )
+        if self.start == self.end:
+            raise InvalidInputError(
+                field="end",
+                reason=f"equals start {format_utc(self.start)}; a volume needs a window",
+            )
+        lo, hi = self.altitude.native_ft()
+        for name, value in (("lower", lo), ("upper", hi)):
+            if not ALTITUDE_RANGE_FT[0] <= value <= ALTITUDE_RANGE_FT[1]:
+                raise InvalidInputError(
+                    field=f"altitude.{name}",
+                    reason=f"must be within {ALTITUDE_RANGE_FT[0]:g}..{ALTITUDE_RANGE_FT[1]:g} ft",
+                )
+        if self.footprint.width_m + nm_to_m(self.buffers.lateral_nm) > MAX_WIDTH_M:
+            raise InvalidInputError(
+                field="buffers.lateral_nm",
+                reason=f"footprint width plus lateral buffer exceeds {m_to_nm(MAX_WIDTH_M):.0f} NM",
             )
 
     # ----------------------------------------------------------------------------- derived
