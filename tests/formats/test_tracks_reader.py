@@ -99,7 +99,9 @@ def test_normalised_shared_schema_is_mapped(tmp_path: Path) -> None:
     )
     frame = read_tracks(path)
     assert frame["id"].tolist() == ["4067f2", "00a1b2"]  # leading zeros kept: ids are text
-    assert set(frame.columns) == {*REQUIRED_COLUMNS, "time"}
+    assert set(frame.columns) == {*REQUIRED_COLUMNS, "time", "callsign", "onground"}
+    assert frame["callsign"].tolist() == ["TOM2XE", "LDM150"]  # passed through for the output
+    assert np.isnan(frame["onground"]).all()  # empty flag: unknown
     assert dict(NORMALISED_SCHEMA_MAPPING) == {"icao24": "id", "timestamp": "time"}
 
 

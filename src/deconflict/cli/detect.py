@@ -1,13 +1,16 @@
-"""``deconflict detect``: predicted losses of separation in an aircraft-state file.
+"""``deconflict detect``: predicted losses of separation in a recording or feed.
 
-Reads a snapshot file (see :mod:`deconflict.formats.tracks`), runs the tactical detector on each
-snapshot (one per distinct ``time``, or the whole file when there is no ``time`` column) and
-writes one record per conflicting pair as JSON lines (default) or CSV, to stdout or ``--out``.
+Reads any input of :mod:`deconflict.formats.sources` (our CSV/JSONL/Parquet columns, SBS-1,
+aircraft.json, readsb traces, raw Mode S and Beast, OpenSky, ASTERIX CAT021/062, CoT), drops and
+counts unusable reports (:mod:`deconflict.formats.clean`; ``--strict`` fails fast instead), aligns
+the rest onto a common clock (``--align``, default 1 s) and runs the tactical detector at every
+tick (:func:`deconflict.formats.frames.detect_frames`). Writes one record per conflicting pair per
+tick, or with ``--events`` one per encounter, to stdout or ``--out`` (.jsonl, .csv, .parquet,
+.geojson, .kml by suffix). Files without a ``time`` column are one snapshot, as before.
 
-The last line on stderr is ``detected K conflicts among N aircraft in S s``: K counts records
-(pair-snapshots), N counts aircraft states (rows) summed over all snapshots — with a single
-snapshot, the number of aircraft — and S is the time spent in the detector alone (validation
-and detection, no file reading, splitting or writing).
+stderr: first the cleaning summary (``read R reports, kept K, dropped D (ground ..., ...)``), last
+``detected K conflicts among N aircraft in S s``: K counts records (pair-ticks), N aircraft states
+summed over ticks, S the detector time without I/O.
 """
 
 from __future__ import annotations
@@ -26,10 +29,34 @@ from typing import Annotated, Any, Final, TextIO
 import numpy as np
 import pandas as pd
 import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
+from deconflict.cluster.ray_detect import detect_arrays_ray, detect_cycle, ensure_ray
 from deconflict.errors import InvalidInputError
-from deconflict.formats.tracks import Snapshot, read_tracks, split_snapshots
-from deconflict.tactical import CONFLICT_COLUMNS, HORIZONTAL_NM, LOOKAHEAD_S, VERTICAL_FT, detect
+from deconflict.formats.clean import prepare_states
+from deconflict.formats.events import merge_encounters
+from deconflict.formats.frames import detect_frames
+from deconflict.formats.outputs import output_format_of, write_table
+from deconflict.formats.sources import read_reports
+from deconflict.formats.tracks import Snapshot, split_snapshots
+from deconflict.tactical import (
+    CONFLICT_COLUMNS,
+    HORIZONTAL_NM,
+    LOOKAHEAD_S,
+    VERTICAL_FT,
+    detect,
+    detect_arrays,
+    warm_up,
+)
+from deconflict.tactical.frame import ArraysKernel
 
 OUTPUT_DECIMALS: Final = {
     "t_in_s": 2,
@@ -52,6 +79,23 @@ class VerticalModeOption(StrEnum):
 
     strict = "strict"
     flight_level = "flight-level"
+
+
+class EngineOption(StrEnum):
+    """``--engine`` values (see :mod:`deconflict.cluster.ray_detect`)."""
+
+    auto = "auto"
+    local = "local"
+    ray = "ray"
+
+
+def _kernel_of(engine: EngineOption) -> ArraysKernel:
+    """The arrays detector for ``--engine``, warmed up (no compilation inside the timing)."""
+    warm_up()
+    if engine is EngineOption.ray:
+        ensure_ray()
+        return detect_arrays_ray
+    return detect_cycle if engine is EngineOption.auto else detect_arrays
 
 
 class OutputFormat(StrEnum):
@@ -91,6 +135,7 @@ def detect_snapshots(
     vertical_ft: float = VERTICAL_FT,
     lookahead_s: float = LOOKAHEAD_S,
     vertical_mode: str = "strict",
+    kernel: ArraysKernel = detect_arrays,
 ) -> DetectionRun:
     """Run the tactical detector on every snapshot and stack the conflicts.
 
@@ -110,6 +155,7 @@ def detect_snapshots(
                 vertical_ft=vertical_ft,
                 lookahead_s=lookahead_s,
                 vertical_mode=vertical_mode,
+                kernel=kernel,
             )
         except InvalidInputError as exc:
             raise _in_file_rows(exc, snapshot) from exc
@@ -181,8 +227,31 @@ def _positive(name: str, value: float) -> None:
         raise InvalidInputError(field=name, reason=f"must be a positive number, got {value}")
 
 
+class InputFormatOption(StrEnum):
+    """``--input-format`` values (see :mod:`deconflict.formats.sources`)."""
+
+    csv = "csv"
+    jsonl = "jsonl"
+    parquet = "parquet"
+    sbs = "sbs"
+    aircraft_json = "aircraft-json"
+    readsb_trace = "readsb-trace"
+    modes_hex = "modes-hex"
+    beast = "beast"
+    opensky_json = "opensky-json"
+    asterix = "asterix"
+    cot = "cot"
+
+
 def detect_command(
-    file: Annotated[Path, typer.Argument(help="Aircraft states: .csv[.gz], .jsonl[.gz], .parquet")],
+    file: Annotated[
+        str,
+        typer.Argument(
+            help="Input: a file (.csv[.gz], .jsonl, .parquet, .sbs, .bin, .json, .pcap, .ast, "
+            ".xml ...), a directory of aircraft.json polls, '-' (SBS-1 on stdin), tcp://HOST:PORT "
+            "or an aircraft.json URL."
+        ),
+    ],
     horizontal_nm: Annotated[
         float, typer.Option("--horizontal-nm", help="Horizontal minimum, NM.")
     ] = HORIZONTAL_NM,
@@ -201,10 +270,14 @@ def detect_command(
         ),
     ] = VerticalModeOption.strict,
     output_format: Annotated[
-        OutputFormat, typer.Option("--format", help="Output format.")
-    ] = OutputFormat.jsonl,
+        OutputFormat | None,
+        typer.Option("--format", help="Output format on stdout (default jsonl; --out: by suffix)."),
+    ] = None,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Write records here instead of stdout.")
+        Path | None,
+        typer.Option(
+            "--out", help="Write here instead of stdout: .jsonl, .csv, .parquet, .geojson, .kml."
+        ),
     ] = None,
     column: Annotated[
         list[str] | None,
@@ -214,42 +287,157 @@ def detect_command(
             "icao24=id and timestamp=time apply by default.",
         ),
     ] = None,
+    input_format: Annotated[
+        InputFormatOption | None,
+        typer.Option("--input-format", help="Input format (default: by suffix or contents)."),
+    ] = None,
+    align_s: Annotated[
+        float,
+        typer.Option(
+            "--align",
+            help="Put reports on a common clock every S seconds (0: snapshots are rows with "
+            "identical times).",
+        ),
+    ] = 1.0,
+    max_age_s: Annotated[
+        float,
+        typer.Option(
+            "--max-age", help="Drop an aircraft from ticks more than S s after its last report."
+        ),
+    ] = 15.0,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Stop at the first bad row (naming row and field) instead of dropping ground, "
+            "incomplete, implausible and glitch reports.",
+        ),
+    ] = False,
+    events: Annotated[
+        bool,
+        typer.Option("--events", help="Merge per-snapshot records into encounters (one per pair)."),
+    ] = False,
+    event_gap_s: Annotated[
+        float, typer.Option("--event-gap", help="Alerts further apart start a new encounter, s.")
+    ] = 60.0,
+    engine: Annotated[
+        EngineOption,
+        typer.Option(
+            "--engine",
+            help="local: this process; ray: geographic tiles on Ray (same answer); auto: Ray "
+            "from DECONFLICT_RAY_THRESHOLD aircraft per snapshot (DECONFLICT_DETECT_ENGINE).",
+        ),
+    ] = EngineOption.auto,
 ) -> None:
-    """Find predicted losses of separation between aircraft in FILE.
-
-    Writes one record per conflicting pair, per snapshot when FILE has a time column (rows with
-    the same time form a snapshot). The last stderr line reads "detected K conflicts among N
-    aircraft in S s": N counts aircraft rows summed over snapshots, S is the detector time
-    without I/O.
-    """
+    """Find predicted losses of separation between aircraft in FILE."""
     _positive("--horizontal-nm", horizontal_nm)
     _positive("--vertical-ft", vertical_ft)
     _positive("--lookahead-s", lookahead_s)
+    if not (math.isfinite(align_s) and align_s >= 0):
+        raise InvalidInputError(field="--align", reason=f"must be >= 0 s, got {align_s}")
+    if not (math.isfinite(max_age_s) and max_age_s >= 0):
+        raise InvalidInputError(field="--max-age", reason=f"must be >= 0 s, got {max_age_s}")
+    kind = output_format.value if output_format is not None else "jsonl"
+    if out is not None:
+        kind = output_format_of(out) if output_format is None else output_format.value
     mapping = _parse_mapping(column or [])
-    tracks = read_tracks(file, column_mapping=mapping)
-    snapshots = split_snapshots(tracks)
-    run = detect_snapshots(
-        snapshots,
-        horizontal_nm=horizontal_nm,
-        vertical_ft=vertical_ft,
-        lookahead_s=lookahead_s,
-        vertical_mode=vertical_mode.value,
+    reports = read_reports(
+        file,
+        input_format=input_format.value if input_format is not None else None,
+        column_mapping=mapping or None,
     )
+    states, counts = prepare_states(reports, align_s=align_s, max_age_s=max_age_s, strict=strict)
+    timed = "time" in states.columns
+    kernel = _kernel_of(engine)
+    with _Progress() as bar:
+        if timed:
+            started = clock.perf_counter()
+            conflicts = detect_frames(
+                states,
+                horizontal_nm=horizontal_nm,
+                vertical_ft=vertical_ft,
+                lookahead_s=lookahead_s,
+                vertical_mode=vertical_mode.value,
+                progress=bar.update,
+                kernel=kernel,
+            )
+            detect_s = clock.perf_counter() - started
+            n_snapshots = int(states["time"].nunique())
+            aircraft = len(states)
+        else:
+            snapshots = split_snapshots(states)
+            run = detect_snapshots(
+                snapshots,
+                horizontal_nm=horizontal_nm,
+                vertical_ft=vertical_ft,
+                lookahead_s=lookahead_s,
+                vertical_mode=vertical_mode.value,
+                kernel=kernel,
+            )
+            conflicts, detect_s = run.conflicts, run.detect_s
+            n_snapshots, aircraft = run.snapshots, run.aircraft
+    table = conflicts.round({k: v for k, v in OUTPUT_DECIMALS.items() if k in conflicts})
+    if events:
+        table = merge_encounters(conflicts, gap_s=event_gap_s).round(EVENT_DECIMALS)
+    positions = states if timed and kind in ("geojson", "kml") else None
     if out is None:
-        write_conflicts(run.conflicts, sys.stdout, output_format.value)
+        write_table(table, None, kind, out=sys.stdout, positions=positions)
         sys.stdout.flush()
     else:
-        try:
-            with out.open("w", encoding="utf-8", newline="") as handle:
-                write_conflicts(run.conflicts, handle, output_format.value)
-        except OSError as exc:
-            raise InvalidInputError(field="--out", reason=f"cannot write {out}: {exc}") from exc
-    if run.snapshots > 1:
-        sys.stderr.write(f"{run.snapshots} snapshots, {tracks['id'].nunique()} distinct ids\n")
+        write_table(table, out, kind, positions=positions)
+    if not strict or counts.gaps:
+        sys.stderr.write(counts.summary() + "\n")
+    if n_snapshots > 1:
+        sys.stderr.write(f"{n_snapshots} snapshots, {states['id'].nunique()} distinct ids\n")
+    if events:
+        sys.stderr.write(f"{len(table)} encounters\n")
     sys.stderr.write(
-        f"detected {len(run.conflicts)} conflicts among {run.aircraft} aircraft "
-        f"in {run.detect_s:.4f} s\n"
+        f"detected {len(conflicts)} conflicts among {aircraft} aircraft in {detect_s:.4f} s\n"
     )
+
+
+EVENT_DECIMALS: Final = {
+    "warning_s": 1,
+    "min_range_nm": 4,
+    "vertical_at_min_ft": 1,
+    "min_hmd_nm": 4,
+    "min_vmd_ft": 1,
+}
+"""Decimals of encounter columns: 0.1 s, 0.0001 NM, 0.1 ft."""
+
+
+class _Progress:
+    """A rich progress bar on stderr, shown only when the run lasts over a second and stderr is a
+    terminal."""
+
+    def __init__(self) -> None:
+        self._started = clock.perf_counter()
+        self._bar: Progress | None = None
+        self._task: TaskID | None = None
+
+    def __enter__(self) -> _Progress:
+        return self
+
+    def update(self, done: int, total: int) -> None:
+        if self._bar is None:
+            if clock.perf_counter() - self._started < 1.0 or not sys.stderr.isatty():
+                return
+            self._bar = Progress(
+                TextColumn("detect"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=Console(file=sys.stderr),
+                transient=True,
+            )
+            self._bar.start()
+            self._task = self._bar.add_task("snapshots", total=total)
+        assert self._task is not None
+        self._bar.update(self._task, completed=done, total=total)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
 
 
 def _parse_mapping(pairs: Sequence[str]) -> dict[str, str]:
@@ -265,11 +453,13 @@ def _parse_mapping(pairs: Sequence[str]) -> dict[str, str]:
 
 
 _HELP: Final = (
-    "Find predicted losses of separation between aircraft in FILE.\n\n"
-    "Writes one record per conflicting pair, per snapshot when FILE has a time column (rows "
-    "with the same time form a snapshot). The last stderr line reads 'detected K conflicts "
-    "among N aircraft in S s': N counts aircraft rows summed over snapshots, S is the detector "
-    "time without I/O. Bad input: a one-line error naming row and column, exit code 2."
+    "Find predicted losses of separation between aircraft in FILE (any feed format; see "
+    "docs/formats.md).\n\n"
+    "Ground, incomplete, implausible and glitch reports are dropped and counted (--strict: stop "
+    "at the first, naming row and field); the rest are aligned onto ticks every --align s "
+    "(0: rows with identical times form a snapshot). Writes one record per conflicting pair per "
+    "tick, or per encounter with --events. The last stderr line reads 'detected K conflicts "
+    "among N aircraft in S s'. Bad input: a one-line error, exit code 2."
 )
 
 

@@ -59,8 +59,9 @@ REQUIRED_COLUMNS: Final = ("id", "lat", "lon", "alt_ft", "gs_kt", "track_deg", "
 NUMERIC_COLUMNS: Final = ("lat", "lon", "alt_ft", "gs_kt", "track_deg", "vs_fpm")
 """Columns parsed as float64: degrees, feet, knots, degrees, feet per minute."""
 
-OPTIONAL_COLUMNS: Final = ("party", "time")
-"""Optional columns: ``party`` (text) and ``time`` (splits the file into snapshots)."""
+OPTIONAL_COLUMNS: Final = ("party", "time", "callsign", "onground", "alerter")
+"""Optional columns: ``party`` (text), ``time`` (splits the file into snapshots), ``callsign``
+(text, passed through to the output) and ``onground`` (``True``/``False``/empty: 1.0/0.0/NaN)."""
 
 NORMALISED_SCHEMA_MAPPING: Final[Mapping[str, str]] = MappingProxyType(
     {"icao24": "id", "timestamp": "time"}
@@ -378,8 +379,28 @@ def _normalise(
         out["party"] = _text_column(raw["party"], "party", rows, required=False)
     if "time" in raw.columns:
         out["time"] = _time_column(raw["time"], rows)
+    if "callsign" in raw.columns:
+        out["callsign"] = raw["callsign"].map(_cell_text).to_numpy(dtype=object)
+    if "onground" in raw.columns:
+        out["onground"] = _flag_column(raw["onground"])
+    if "alerter" in raw.columns:  # DO-365B alerter per aircraft (deconflict.daa), text
+        out["alerter"] = raw["alerter"].map(_cell_text).to_numpy(dtype=object)
     frame = pd.DataFrame(out, index=pd.Index(rows, dtype=np.int64, name="row"))
     return frame
+
+
+_TRUE: Final = frozenset({"true", "1", "1.0", "yes", "t"})
+_FALSE: Final = frozenset({"false", "0", "0.0", "no", "f"})
+
+
+def _flag_column(values: pd.Series[Any]) -> npt.NDArray[np.float64]:
+    """A boolean-ish column as 1.0 / 0.0, NaN where empty or unrecognised."""
+    if pd.api.types.is_bool_dtype(values.dtype) or pd.api.types.is_numeric_dtype(values.dtype):
+        numbers = values.astype("float64").to_numpy(dtype=np.float64, na_value=np.nan)
+        return np.asarray(numbers, dtype=np.float64)
+    text = values.map(_cell_text).str.lower()
+    flags = np.where(text.isin(_TRUE), 1.0, np.where(text.isin(_FALSE), 0.0, np.nan))
+    return np.asarray(flags, dtype=np.float64)
 
 
 def _cell_text(value: Any) -> str:
