@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from deconflict.tactical import detect_arrays
+from deconflict.tactical import detect_arrays, detect_arrays_numpy, warm_up
 from deconflict.tactical._broad import candidate_pairs
 from deconflict.tactical._geometry import kinematics
 from deconflict.tactical.kernel import _spatial_order
@@ -79,6 +79,24 @@ def run_ours(t: dict[str, np.ndarray]) -> Any:
     return detect_arrays(*(t[c] for c in COLUMNS))
 
 
+def per_call_overhead(n: int = 20, calls: int = 3000) -> tuple[float, float, float]:
+    """Best and median seconds per ``detect_arrays`` call on an ``n``-aircraft snapshot, and the
+    numpy oracle's median (replays of a day are millions of such small snapshots)."""
+    t = traffic(n, seed=7)
+    cols = [np.ascontiguousarray(t[c]) for c in COLUMNS]
+    times = []
+    for _ in range(calls):
+        start = time.perf_counter()
+        detect_arrays(*cols)
+        times.append(time.perf_counter() - start)
+    numpy_times = []
+    for _ in range(calls // 10):
+        start = time.perf_counter()
+        detect_arrays_numpy(*cols)
+        numpy_times.append(time.perf_counter() - start)
+    return min(times), float(np.median(times)), float(np.median(numpy_times))
+
+
 def time_ours(t: dict[str, np.ndarray], repeats: int) -> tuple[list[float], list[float]]:
     """Wall-clock and CPU (this process) seconds of ``repeats`` runs, after one warm-up run."""
     run_ours(t)
@@ -94,6 +112,7 @@ def time_ours(t: dict[str, np.ndarray], repeats: int) -> tuple[list[float], list
 def child(n: int, repeats: int) -> None:
     """Measure one N in this (fresh) process and print one JSON line."""
     t = traffic(n, seed=n)
+    warm_up()  # compiled kernel loaded from numba's cache, outside the timed region
     base_rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     times, cpu = time_ours(t, repeats)
     found = run_ours(t)
@@ -263,6 +282,13 @@ def main(argv: list[str] | None = None) -> int:
         f"load average {os.getloadavg()[0]:.1f}, Python {platform.python_version()}, "
         f"numpy {np.__version__}"
     )
+    warm_up()
+    best_call, median_call, numpy_call = per_call_overhead()
+    print(
+        f"# per-call overhead, 20 aircraft: best {best_call * 1e3:.4f} ms, median "
+        f"{median_call * 1e3:.4f} ms (target <= 0.1 ms: {median_call <= 1e-4}); "
+        f"numpy oracle median {numpy_call * 1e3:.3f} ms"
+    )
     sizes = [10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000]
     repeats = {10_000: 15, 100_000: 5, 1_000_000: 3}
     print(
@@ -291,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
             f"# scaling {a['n']:,} -> {b['n']:,}: "
             f"wall ~ N^{exponent:.2f}, CPU ~ N^{exponent_cpu:.2f}"
         )
-    targets = {10_000: 0.020, 100_000: 0.3, 1_000_000: 3.0}
+    targets = {10_000: 0.006, 100_000: 0.1, 1_000_000: 1.2}
     for row in rows:
         ok = row["best_s"] <= targets[row["n"]]
         ok_cpu = row["best_cpu_s"] <= targets[row["n"]]
@@ -324,7 +350,8 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"#   wall: ours {r['ours_best_s']:.4f} s, BlueSky {r['bluesky_s']:.3f} s, "
                 f"ratio {r['ratio']:.0f}x;  CPU: ours {r['ours_best_cpu_s']:.4f} s, "
-                f"BlueSky {r['bluesky_cpu_s']:.3f} s, ratio {r['ratio_cpu']:.0f}x"
+                f"BlueSky {r['bluesky_cpu_s']:.3f} s, ratio {r['ratio_cpu']:.0f}x "
+                f"(target >= 400x: {r['ratio'] >= 400})"
             )
             print(
                 f"#   pairs: ours {r['ours_pairs']}, BlueSky {r['bluesky_pairs']} "

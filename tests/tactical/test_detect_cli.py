@@ -33,7 +33,7 @@ SUMMARY = re.compile(r"^detected (\d+) conflicts among (\d+) aircraft in (\d+\.\
 
 
 def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(["detect", *args])
+    code = main(["detect", "--strict", "--align", "0", *args])
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 
@@ -368,7 +368,7 @@ def test_range_error_row_is_the_file_row_property(
     path = _write_states(tmp_path_factory.mktemp("prop"), rows)
     err = io.StringIO()  # capsys is function-scoped; hypothesis runs many examples per call
     with contextlib.redirect_stderr(err):
-        code = main(["detect", str(path)])
+        code = main(["detect", "--strict", "--align", "0", str(path)])
     assert code == 2
     assert err.getvalue().startswith(f"deconflict: error: row {bad_at + 1}, field '{column}': ")
     with pytest.raises(InvalidInputError) as exc:  # and the structured fields agree

@@ -9,7 +9,7 @@ ignored. Longitudes must lie in [-180, 180] (both ends accepted, nothing is wrap
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Final
 
 import numpy as np
@@ -19,7 +19,11 @@ import pandas as pd
 from deconflict.errors import InvalidInputError
 from deconflict.tactical._vertical import VerticalMode
 from deconflict.tactical.constants import HORIZONTAL_NM, LOOKAHEAD_S, VERTICAL_FT
-from deconflict.tactical.kernel import detect_arrays
+from deconflict.tactical.kernel import Conflicts, detect_arrays
+
+ArraysKernel = Callable[..., Conflicts]
+"""A detector with ``detect_arrays``'s signature and result (the compiled kernel, or the Ray
+tiles of ``deconflict.cluster.ray_detect``)."""
 
 STATE_COLUMNS: Final = ("id", "lat", "lon", "alt_ft", "gs_kt", "track_deg", "vs_fpm")
 """Required input columns, in order."""
@@ -165,7 +169,8 @@ def _check_unique_ids(id_values: npt.NDArray[np.object_], row_offset: int) -> No
         first = int(np.flatnonzero(np.asarray(ids == ids.iloc[k]))[0])
         raise InvalidInputError(
             field="id",
-            reason=f"duplicate id {ids.iloc[k]!r} (first at row {row_offset + first + 1})",
+            reason=f"duplicate id {ids.iloc[k]!r} (first at row {row_offset + first + 1}); "
+            "one snapshot per call: for many times use deconflict.formats.frames.detect_frames",
             row=row_offset + k + 1,
         )
 
@@ -195,12 +200,15 @@ def detect(
     vertical_ft: float = VERTICAL_FT,
     lookahead_s: float = LOOKAHEAD_S,
     vertical_mode: VerticalMode | str = VerticalMode.STRICT,
+    kernel: ArraysKernel = detect_arrays,
 ) -> pd.DataFrame:
     """Predicted losses of separation in a snapshot table; one row per conflicting pair.
 
     Validates ``states`` (see ``validate_states``), runs ``detect_arrays`` and returns the
     ``CONFLICT_COLUMNS`` (plus ``party_a``, ``party_b`` when ``states`` has ``party``), with
     ``a < b`` (as text) and ``bearing_deg`` from ``a`` to ``b``, sorted by ``(a, b)``.
+    ``kernel`` is the arrays detector (``detect_arrays``; e.g. the Ray-sharded one, which gives
+    the same answer).
 
     Examples
     --------
@@ -213,7 +221,7 @@ def detect(
     ('A', 'B', 3.01, 90)
     """
     table = _validated_columns(states, 0)
-    found = detect_arrays(
+    found = kernel(
         table["lat"],
         table["lon"],
         table["alt_ft"],

@@ -7,6 +7,7 @@ whole snapshot, because every result depends only on the two aircraft of its pai
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -15,6 +16,7 @@ import numpy.typing as npt
 from deconflict.errors import InvalidInputError
 from deconflict.tactical._broad import candidate_pairs
 from deconflict.tactical._geometry import bearing_deg, kinematics
+from deconflict.tactical._jit import BAND_FACTOR, detect_pairs, first_nonfinite
 from deconflict.tactical._narrow import narrow_phase
 from deconflict.tactical._vertical import VerticalMode, compared_altitudes
 from deconflict.tactical.constants import HORIZONTAL_NM, LOOKAHEAD_S, VERTICAL_FT
@@ -77,7 +79,12 @@ class Conflicts:
         return cls(i=no_rows, j=no_rows, **values)
 
 
+_COLUMN_NAMES = ("lat_deg", "lon_deg", "alt_ft", "gs_kt", "track_deg", "vs_fpm")
+
+
 def _as_float(name: str, values: npt.ArrayLike) -> FloatArray:
+    if type(values) is np.ndarray and values.dtype == np.float64 and values.ndim == 1:
+        return values  # the common case, no conversion
     try:
         arr = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -85,6 +92,30 @@ def _as_float(name: str, values: npt.ArrayLike) -> FloatArray:
     if arr.ndim != 1:
         raise InvalidInputError(field=name, reason="must be a one-dimensional array")
     return arr
+
+
+def _kernel_array(arr: FloatArray) -> FloatArray:
+    """A C-contiguous, writeable float64 array (the one type the compiled kernel is built for)."""
+    if arr.flags.c_contiguous and arr.flags.writeable:
+        return arr
+    return np.array(arr, dtype=np.float64, order="C", copy=True)
+
+
+def _columns(raw: tuple[npt.ArrayLike, ...]) -> list[FloatArray]:
+    """The six input columns as contiguous float64 arrays of one length, all finite."""
+    columns = [_kernel_array(_as_float(n, v)) for n, v in zip(_COLUMN_NAMES, raw, strict=True)]
+    n = columns[0].shape[0]
+    for name, col in zip(_COLUMN_NAMES, columns, strict=True):
+        if col.shape[0] != n:
+            raise InvalidInputError(
+                field=name, reason=f"has {col.shape[0]} values, expected {n} like lat_deg"
+            )
+    bad_col, bad_row = first_nonfinite(tuple(columns))
+    if bad_col >= 0:
+        raise InvalidInputError(
+            field=_COLUMN_NAMES[bad_col], reason="must be finite", row=bad_row + 1
+        )
+    return columns
 
 
 SPATIAL_CELL_DEG: float = 0.5
@@ -97,21 +128,17 @@ def _spatial_order(lat_deg: FloatArray, lon_deg: FloatArray) -> IntArray:
     return np.argsort(band * 1000.0 + lon_deg, kind="stable").astype(np.int64, copy=False)
 
 
-def _check_finite(names: tuple[str, ...], columns: list[FloatArray]) -> None:
-    for name, col in zip(names, columns, strict=True):
-        bad = ~np.isfinite(col)
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0]) + 1
-            raise InvalidInputError(field=name, reason="must be finite", row=row)
-
-
 def _check_parameters(horizontal_nm: float, vertical_ft: float, lookahead_s: float) -> None:
     for name, value in (
         ("horizontal_nm", horizontal_nm),
         ("vertical_ft", vertical_ft),
         ("lookahead_s", lookahead_s),
     ):
-        if not np.isfinite(value) or value <= 0.0:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+        if not (math.isfinite(number) and number > 0.0):
             raise InvalidInputError(field=name, reason=f"must be a positive number, not {value!r}")
 
 
@@ -168,19 +195,81 @@ def detect_arrays(
     """
     _check_parameters(horizontal_nm, vertical_ft, lookahead_s)
     mode = VerticalMode.parse(vertical_mode)
-    names = ("lat_deg", "lon_deg", "alt_ft", "gs_kt", "track_deg", "vs_fpm")
-    columns = [
-        _as_float(n, v)
-        for n, v in zip(names, (lat_deg, lon_deg, alt_ft, gs_kt, track_deg, vs_fpm), strict=True)
-    ]
-    n = columns[0].shape[0]
-    for name, col in zip(names, columns, strict=True):
-        if col.shape[0] != n:
-            raise InvalidInputError(
-                field=name, reason=f"has {col.shape[0]} values, expected {n} like lat_deg"
-            )
-    _check_finite(names, columns)
-    lat, lon, alt, gs, track, vs = columns
+    lat, lon, alt, gs, track, vs = _columns((lat_deg, lon_deg, alt_ft, gs_kt, track_deg, vs_fpm))
+    if lat.shape[0] < 2:
+        return Conflicts.empty()
+    alt_c, vs_c = compared_altitudes(alt, vs, mode)
+    ij, values, _ = detect_pairs(
+        lat,
+        lon,
+        alt_c,
+        gs,
+        track,
+        vs_c,
+        float(horizontal_nm),
+        float(vertical_ft),
+        float(lookahead_s),
+        BAND_FACTOR,
+    )
+    return _conflicts(ij, values)
+
+
+def warm_up() -> None:
+    """Compile the kernel, or load it from numba's on-disk cache, before any timed or live use.
+
+    Call once at start-up (``deconflict serve`` and ``deconflict detect`` do): the first call
+    in a process otherwise pays the compilation (~20 s cold) or the cache load (~0.2 s).
+    """
+    lat = np.array([0.0, 0.0, 89.99])
+    lon = np.array([0.0, 0.05, 180.0])
+    alt = np.array([35000.0, 35500.0, 1000.0])
+    gs = np.array([450.0, 450.0, 0.0])
+    track = np.array([90.0, 270.0, 0.0])
+    vs = np.array([0.0, 64.0, 0.0])
+    first_nonfinite((lat, lon, alt, gs, track, vs))
+    for mode in VerticalMode:
+        detect_arrays(lat, lon, alt, gs, track, vs, vertical_mode=mode)
+
+
+def _conflicts(ij: npt.NDArray[np.int64], values: FloatArray) -> Conflicts:
+    """``Conflicts`` from the compiled kernel's output rows (contiguous views, no copies)."""
+    return Conflicts(
+        i=ij[0],
+        j=ij[1],
+        t_in_s=values[0],
+        t_out_s=values[1],
+        t_cpa_s=values[2],
+        hmd_nm=values[3],
+        vmd_ft=values[4],
+        range_nm=values[5],
+        vertical_ft=values[6],
+        bearing_deg=values[7],
+        reverse_bearing_deg=values[8],
+    )
+
+
+def detect_arrays_numpy(
+    lat_deg: npt.ArrayLike,
+    lon_deg: npt.ArrayLike,
+    alt_ft: npt.ArrayLike,
+    gs_kt: npt.ArrayLike,
+    track_deg: npt.ArrayLike,
+    vs_fpm: npt.ArrayLike,
+    *,
+    horizontal_nm: float = HORIZONTAL_NM,
+    vertical_ft: float = VERTICAL_FT,
+    lookahead_s: float = LOOKAHEAD_S,
+    vertical_mode: VerticalMode | str = VerticalMode.STRICT,
+) -> Conflicts:
+    """The vectorised numpy implementation of ``detect_arrays`` (k-d tree broad phase).
+
+    Same contract and results as ``detect_arrays``; kept as the test oracle of the compiled
+    kernel (it is never chosen at run time).
+    """
+    _check_parameters(horizontal_nm, vertical_ft, lookahead_s)
+    mode = VerticalMode.parse(vertical_mode)
+    lat, lon, alt, gs, track, vs = _columns((lat_deg, lon_deg, alt_ft, gs_kt, track_deg, vs_fpm))
+    n = lat.shape[0]
     if n < 2:
         return Conflicts.empty()
     alt_c, vs_c = compared_altitudes(alt, vs, mode)
