@@ -1,0 +1,213 @@
+"""PSI (against plain set intersection), padding, sealed messages, and the soundness of reveal
+(the exact overlap of the revealed parts equals the open-mode overlap)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import h3
+import numpy as np
+import pytest
+import shapely
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
+from test_private_cells import LATS, LONS, volumes
+
+from deconflict.errors import InvalidInputError
+from deconflict.geo.ellipsoid import CentralPlane, lonlat_to_unit
+from deconflict.geo.overlap import buffered_planar
+from deconflict.private import psi
+from deconflict.private.cells import Cells, Grid, discretise
+from deconflict.private.protocol import IntegrityError, PartyKeys, PublicKeys, seal, unseal
+from deconflict.private.reveal import clip_to_slots, exact_overlaps, reveal_part, verdict_digest
+from deconflict.strategic import Buffers, Volume4D, check_pair
+from geodesy_builders import circle, offset
+
+GRID = Grid(resolution=6, slot_s=600, layer_ft=2000)
+
+
+def _planar(geometry: dict[str, Any], lon: float, lat: float) -> Any:
+    """A GeoJSON geometry in the central plane at (lon, lat), metres."""
+    plane = CentralPlane(lonlat_to_unit(np.array([lon]), np.array([lat]))[0])
+    polys = [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
+    if geometry["type"] == "Point":
+        c = np.array([geometry["coordinates"]])
+        return shapely.points(plane.to_plane(lonlat_to_unit(c[:, 0], c[:, 1]))[0])
+    out = []
+    for rings in polys:
+        xy = [plane.to_plane(lonlat_to_unit(np.array(r)[:, 0], np.array(r)[:, 1])) for r in rings]
+        out.append(shapely.polygons(xy[0], holes=xy[1:] or None))
+    return shapely.union_all(out)
+
+
+def _cells(keys: list[tuple[int, int, int]]) -> Cells:
+    arr = np.array(keys, dtype=np.int64).reshape(-1, 3)
+    return Cells.union([Cells(arr[:, 0].astype(np.uint64), arr[:, 1].astype(np.int64), arr[:, 2])])
+
+
+@settings(max_examples=8, deadline=None)
+@given(
+    st.sets(st.tuples(st.integers(0, 50), st.integers(0, 3), st.integers(0, 2)), max_size=40),
+    st.sets(st.tuples(st.integers(0, 50), st.integers(0, 3), st.integers(0, 2)), max_size=40),
+)
+def test_psi_equals_plain_intersection(
+    xs: set[tuple[int, int, int]], ys: set[tuple[int, int, int]]
+) -> None:
+    cx, cy = _cells(sorted(xs)), _cells(sorted(ys))
+    a, b = psi.new_secret(), psi.new_secret()
+    # A blinds and pads; B blinds and pads; each answers the other's set
+    va, origin_a = psi.pad_and_sort(psi.blind(a, psi.hash_cells("ag-1", GRID, cx)))
+    vb, _ = psi.pad_and_sort(psi.blind(b, psi.hash_cells("ag-1", GRID, cy)))
+    assert len(va) == psi.bucket_size(len(cx)) and va == sorted(va)
+    answer_to_a = psi.blind(b, va)
+    b_double = psi.blind(a, vb)
+    hits = [origin_a[i] for i in psi.matches(answer_to_a, b_double)]
+    assert all(h >= 0 for h in hits)  # dummies never match
+    found = {cx.keys()[h] for h in hits}
+    assert found == xs & ys
+    # another agreement (domain separation): nothing matches
+    other = psi.blind(a, psi.blind(b, psi.hash_cells("ag-2", GRID, cy)))
+    assert not (xs & ys) or not set(
+        psi.blind(b, psi.blind(a, psi.hash_cells("ag-1", GRID, cx)))
+    ) & set(other)
+
+
+def test_padding_buckets_and_limits() -> None:
+    sizes = [psi.bucket_size(n) for n in (0, 1, 1024, 1025, 5000, 100_000, psi.MAX_SET)]
+    assert sizes[:3] == [1024, 1024, 1024]
+    for n, size in zip((1025, 5000, 100_000), sizes[3:6], strict=True):
+        assert n <= size <= int(n * 2**0.5) + 2
+    assert sizes[-1] == psi.MAX_SET
+    with pytest.raises(InvalidInputError, match="limit"):
+        psi.bucket_size(psi.MAX_SET + 1)
+    with pytest.raises(InvalidInputError, match="multiple of 32"):
+        psi.unpack(b"x" * 33)
+
+
+def test_low_order_points_are_refused() -> None:
+    zero = bytes(32)
+    one = (1).to_bytes(32, "little")
+    for bad in (zero, one, b"short"):
+        with pytest.raises(InvalidInputError):
+            psi.blind(psi.new_secret(), [bad])
+
+
+def test_digest_binds_agreement_party_epoch_and_values() -> None:
+    blob = psi.pack(psi.random_points(4))
+    d = psi.set_digest("ag", "p", 1, blob)
+    assert d != psi.set_digest("ag", "p", 2, blob)
+    assert d != psi.set_digest("ag2", "p", 1, blob)
+    assert d != psi.set_digest("ag", "q", 1, blob)
+    assert d != psi.set_digest("ag", "p", 1, blob[:-1] + bytes([blob[-1] ^ 1]))
+
+
+def test_sealed_messages_only_open_for_the_recipient_from_the_sender() -> None:
+    alice, bob, eve = PartyKeys.generate(), PartyKeys.generate(), PartyKeys.generate()
+    pub = {
+        k: PublicKeys.from_json(v.public_json()) for k, v in (("a", alice), ("b", bob), ("e", eve))
+    }
+    blob = seal(alice, pub["b"], {"kind": "answer", "n": 1}, b"payload")
+    assert unseal(bob, pub["a"], blob) == ({"kind": "answer", "n": 1}, b"payload")
+    with pytest.raises(IntegrityError):
+        unseal(eve, pub["a"], blob)  # not for eve
+    with pytest.raises(IntegrityError):
+        unseal(bob, pub["e"], blob)  # not from eve
+    forged = seal(eve, pub["b"], {"kind": "answer", "n": 1}, b"payload")
+    with pytest.raises(IntegrityError):
+        unseal(bob, pub["a"], forged)  # eve cannot speak for alice
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.data(), LONS, LATS, st.floats(0.0, 360.0), st.floats(0.5, 1.0))
+def test_reveal_overlap_equals_open_mode(
+    data: st.DataObject, lon: float, lat: float, az: float, frac: float
+) -> None:
+    a = data.draw(volumes(lon, lat))
+    radius = data.draw(st.floats(500.0, 6_000.0))
+    centre = offset(lon, lat, az, (a.buffered_width_m + radius) * frac)
+    b0 = data.draw(volumes(*centre))
+    b = Volume4D(circle(*centre, radius), b0.altitude, b0.start, b0.end, b0.buffers, "b")
+    open_mode = check_pair(a, b)
+    ca, cb = discretise(a, GRID), discretise(b, GRID)
+    common = set(ca.keys()) & set(cb.keys())
+    if open_mode is None and not common:
+        return
+    if not common:
+        raise AssertionError("a conflict without a shared cell")
+    part_a = reveal_part(a, GRID, common)
+    part_b = reveal_part(b, GRID, common)
+    assert part_a.footprint.to_json()["type"] in ("polygon", "multipolygon")  # clipped
+    got = exact_overlaps([("a", part_a)], [("b", part_b)])
+    if open_mode is None:
+        event("false positive cell, resolved by reveal")
+        assert got == []
+        return
+    event("conflict revealed")
+    assert len(got) == 1
+    want = open_mode.to_json()
+    for k in ("start", "end", "alt_lower_ft", "alt_upper_ft", "alt_reference", "approximate"):
+        assert got[0]["overlap"][k] == want[k], k
+    # the revealed overlap contains the open-mode one and lies within a few metres of both
+    # open-mode footprints. (Not "within a few metres of the open-mode overlap": each clipped
+    # footprint is drawn OUTLINE_MARGIN_M outside the true one, so two footprints that just touch
+    # overlap in a thin lens ~sqrt(8 R margin) long, tens of metres, around the touching point.)
+    g, w = _planar(got[0]["overlap"]["geometry"], lon, lat), _planar(want["geometry"], lon, lat)
+    assert g.buffer(4.0).covers(w)
+    plane = CentralPlane(lonlat_to_unit(np.array([lon]), np.array([lat]))[0])
+    for v in (a, b):
+        near = buffered_planar(v.footprint.core, v.buffered_width_m + 4.0, plane)
+        assert near.covers(g), v.id
+    # both sides compute the same digest
+    mirrored = exact_overlaps([("b", part_b)], [("a", part_a)])
+    assert verdict_digest(got, own_first=True) == verdict_digest(mirrored, own_first=False)
+
+
+def test_clip_keeps_window_inside_the_span() -> None:
+    v = Volume4D(
+        circle(2.0, 44.0, 1_000.0),
+        discretise.__globals__["Volume4D"]
+        .from_json(  # the same class, parsed band
+            {
+                "footprint": {"type": "circle", "center": [2, 44], "radius_m": 1000},
+                "altitude": {"lower": 0, "upper": 1000, "reference": "ft_amsl"},
+                "start": "2026-11-26T10:00:00Z",
+                "end": "2026-11-26T12:00:00Z",
+            }
+        )
+        .altitude,
+        __import__("datetime").datetime(2026, 11, 26, 10, tzinfo=__import__("datetime").UTC),
+        __import__("datetime").datetime(2026, 11, 26, 12, tzinfo=__import__("datetime").UTC),
+        Buffers(before_min=30.0, after_min=30.0),
+    )
+    slot = int(v.start.timestamp()) // GRID.slot_s + 3  # 10:30-10:40
+    part = clip_to_slots(v, GRID, [slot])
+    assert part.buffered_start.isoformat().startswith("2026-11-26T10:30")
+    assert part.buffered_end.isoformat().startswith("2026-11-26T10:40")
+    early = clip_to_slots(v, GRID, [int(v.buffered_start.timestamp()) // GRID.slot_s])
+    assert early.buffered_start == v.buffered_start and early.start < early.end
+
+
+def test_reveal_shows_only_the_intersecting_cells_of_a_large_volume() -> None:
+    area = Volume4D.from_json(
+        {
+            "footprint": {"type": "circle", "center": [2.0, 44.0], "radius_nm": 15},
+            "altitude": {"lower": 0, "upper": 5000, "reference": "ft_amsl"},
+            "start": "2026-11-26T10:00:00Z",
+            "end": "2026-11-26T13:00:00Z",
+            "buffers": {"lateral_nm": 1, "before_min": 15},
+        }
+    )
+    grid = Grid(resolution=6, slot_s=600, layer_ft=2000)
+    cells = discretise(area, grid).keys()
+    centre = h3.str_to_int(h3.latlng_to_cell(44.0, 2.0, 6))
+    mine = [k for k in cells if k[0] == centre and k[1] == cells[0][1] + 3]
+    part = reveal_part(area, grid, mine)
+    hexagon_m2 = h3.cell_area(h3.int_to_str(centre), "m^2")
+    full = _planar({"type": "Point", "coordinates": [2.0, 44.0]}, 2.0, 44.0).buffer(
+        area.buffered_width_m
+    )
+    shown = _planar(part.footprint.to_json() | {"type": "Polygon"}, 2.0, 44.0)
+    assert shown.area <= 1.2 * hexagon_m2 < 0.05 * full.area
+    assert part.buffered_end - part.buffered_start == timedelta(minutes=10)
+    assert part.buffers.lateral_nm == 0.0
