@@ -7,12 +7,13 @@ from datetime import timedelta
 import numpy as np
 import pytest
 
-from deconflict.live.conformance import AgreedLine, ConformancePolicy, PartyVolume, find_incursions
+from deconflict.live.conformance import ConformancePolicy, PartyVolume, find_incursions
 from deconflict.live.tracks import TrackStates
-from deconflict.live.volumes import JsonVolume
 from deconflict.sim.scenario import Scenario
 from deconflict.strategic import AltitudeReference, Volume4D
+from deconflict.strategic.lines import AgreedLine
 from deconflict.tactical import detect_arrays
+from volume_reference import JsonVolume
 
 SCENARIO = Scenario(seed=3)
 
@@ -43,27 +44,27 @@ def test_speeds_and_altitudes_are_realistic() -> None:
         assert ((states.lat_deg > 31.0) & (states.lat_deg < 37.5)).all()
         assert ((states.lon_deg > 29.5) & (states.lon_deg < 38.5)).all()
         for k, aircraft in enumerate(states.ids):
-            role = flights[str(aircraft)].role
+            role: str = flights[str(aircraft)].role
             roles.setdefault(role, []).append(
                 (float(states.gs_kt[k]), float(states.alt_ft[k]), float(states.vs_fpm[k]))
             )
     assert set(roles) == {"fighter", "tanker", "aew", "transport", "airliner"}
-    for role, rows in roles.items():
+    for kind, rows in roles.items():
         gs, alt, vs = (np.array(c) for c in zip(*rows, strict=True))
         high = alt >= 20000
-        if role == "fighter":
+        if kind == "fighter":
             assert ((gs[high] >= 350) & (gs[high] <= 480)).all()
             assert alt.max() <= 30000
-        if role in ("tanker", "aew"):
+        if kind in ("tanker", "aew"):
             assert ((gs >= 300) & (gs <= 390)).all()
             assert ((alt >= 25000) & (alt <= 30000)).all()
-        if role == "transport":
+        if kind == "transport":
             cruise = np.abs(vs) < 50
             assert (
                 (gs[cruise & (alt >= 18000)] >= 280) & (gs[cruise & (alt >= 18000)] <= 320)
             ).all()
             assert alt.max() <= 24000
-        if role == "airliner":
+        if kind == "airliner":
             level_high = (np.abs(vs) < 50) & (alt >= 33000)
             assert level_high.sum() > 50
             assert ((gs[level_high] >= 420) & (gs[level_high] <= 480)).all()

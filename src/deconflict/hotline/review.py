@@ -11,25 +11,37 @@ Figures computed:
 * acknowledgement latency (first acknowledgement - delivery) per precedence: count, answered,
   median, 95th percentile (nearest rank), maximum, late (after the deadline or never), escalated;
 * incidents by category and state; alerts;
-* open items: unanswered messages, unacknowledged alerts, incidents not closed.
+* open items: unanswered messages, unacknowledged alerts, incidents not closed;
+* charts (inline SVG, :mod:`deconflict.hotline.review_charts`): alerts and strategic conflicts
+  over time, acknowledgement latency per precedence against its deadline (all parties, and per
+  receiving party), and per party: alerts, messages received, late, escalated, incidents.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from deconflict.hotline.i18n import Formatter, check_language, translations
 from deconflict.hotline.labels import TEMPLATE_TITLES, VALUE_LABELS
 from deconflict.hotline.precedence import Precedence
+from deconflict.hotline.review_charts import (
+    events_over_time,
+    latency_rows,
+    latency_svg,
+    over_time_svg,
+    party_summary,
+    per_party_svg,
+    percentile,
+)
 from deconflict.hotline.templates import AckAnswer, IncidentCategory, UtcTime
 
 
@@ -132,6 +144,17 @@ class IncidentRow(_Row):
     closed_at: UtcTime | None = None
 
 
+class ConflictRow(_Row):
+    """A strategic conflict recorded in the period (an advisory overlap between two parties'
+    notices, or a refusal under the F3548 policy when ``outcome`` is ``rejected``)."""
+
+    id: str
+    created_at: UtcTime
+    parties: tuple[str, ...] = ()
+    policy: str = "advisory"
+    outcome: str = "accepted"
+
+
 class ReviewData(_Row):
     """Everything a review pack shows, for the period ``[period_start, period_end)``."""
 
@@ -143,21 +166,13 @@ class ReviewData(_Row):
     alerts: tuple[AlertRow, ...] = ()
     messages: tuple[MessageRow, ...] = ()
     incidents: tuple[IncidentRow, ...] = ()
+    conflicts: tuple[ConflictRow, ...] = ()
 
     @model_validator(mode="after")
     def _period(self) -> ReviewData:
         if self.period_end <= self.period_start:
             raise ValueError("period_end must be after period_start")
         return self
-
-
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """Nearest-rank percentile (``q`` in 0..100) of ``values``; ``None`` if empty."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, math.ceil(q / 100.0 * len(ordered)))
-    return ordered[rank - 1]
 
 
 def latency_stats(data: ReviewData) -> list[dict[str, Any]]:
@@ -374,6 +389,40 @@ def render_review_pack(data: ReviewData, *, lang: str) -> tuple[str, dict[str, s
         text = VALUE_LABELS.get(value) or TEMPLATE_TITLES.get(value)
         return fmt.gettext(text) if text is not None else value
 
+    def prec_label(row: dict[str, Any]) -> str:
+        name = label(str(row["precedence"]))
+        return f"{row['party']} · {name}" if row["party"] else name
+
+    charts = {
+        "over_time": Markup(
+            over_time_svg(
+                events_over_time(data),
+                fmt,
+                title=fmt.gettext("Alerts and strategic conflicts over time"),
+            )
+        ),
+        "latency": Markup(
+            latency_svg(
+                latency_rows(data, by_party=False),
+                fmt,
+                title=fmt.gettext("Acknowledgement latency against the deadline"),
+                label=prec_label,
+                chart="latency",
+            )
+        ),
+        "latency_by_party": Markup(
+            latency_svg(
+                latency_rows(data, by_party=True),
+                fmt,
+                title=fmt.gettext("Acknowledgement latency per receiving party"),
+                label=prec_label,
+                chart="latency-by-party",
+            )
+        ),
+        "per_party": Markup(
+            per_party_svg(party_summary(data), fmt, title=fmt.gettext("Per party"))
+        ),
+    }
     by_cat = Counter((i.category.value, i.state) for i in data.incidents)
     states = sorted({i.state for i in data.incidents})
     compliant = [n for n in data.notices if n.compliant is not None]
@@ -394,6 +443,7 @@ def render_review_pack(data: ReviewData, *, lang: str) -> tuple[str, dict[str, s
             open_items=open_items(data),
             compliant_count=sum(1 for n in compliant if n.compliant),
             compliance_known=len(compliant),
+            charts=charts,
         )
     )
     return html, review_csv_files(data)

@@ -161,7 +161,45 @@ VOLUMES: Final[tuple[VolumeSpec, ...]] = (
         25000,
     ),
 )
-"""Every party's activity volumes."""
+"""Every party's standing activity volumes (flown by the scenario's standing traffic)."""
+
+LATER_VOLUMES: Final[tuple[VolumeSpec, ...]] = (
+    VolumeSpec(
+        "BLUE-EX-2",
+        "BLUE",
+        "exercise area (afternoon air combat training)",
+        {"type": "circle", "center": [34.8, 34.2], "radius_nm": 18},
+        15000,
+        25000,
+    ),
+    VolumeSpec(
+        "UAS-1",
+        "UAS",
+        "drone inspection of an offshore installation",
+        {"type": "circle", "center": [35.82, 34.78], "radius_nm": 6},
+        0,
+        1500,
+    ),
+    VolumeSpec(
+        "RED-EX-2",
+        "RED",
+        "exercise area (maritime patrol and search and rescue)",
+        {"type": "circle", "center": [35.2, 34.25], "radius_nm": 18},
+        12000,
+        20000,
+    ),
+    VolumeSpec(
+        "RED-HELO-1",
+        "RED",
+        "helicopter gunnery range",
+        {"type": "circle", "center": [35.78, 34.72], "radius_nm": 8},
+        0,
+        3000,
+    ),
+)
+"""Activities planned for later in the day (not flown by the scenario): BLUE-EX-2 and RED-EX-2
+overlap (15,000-20,000 ft, one hour) under the advisory BLUE-RED agreement; RED-HELO-1 overlaps
+the drone operator's UAS-1, filed first, under the F3548 RED-UAS agreement."""
 
 WEST_ENTRY_NORTH: Final[Lonlat] = (30.0, 33.9)
 WEST_ENTRY_SOUTH: Final[Lonlat] = (30.0, 33.3)

@@ -70,6 +70,30 @@ CLIMB_DECAY_PER_NM: Final = 0.0075
 SORTIE_MAX_S: Final = 2.0 * 3600.0
 """Upper bound of a sortie's or a civil flight's duration, s (for finding active ones)."""
 
+STANDING_WINDOWS_MIN: Final[dict[str, tuple[float, float]]] = {
+    "AOA": (-30.0, 240.0),
+    "CAP": (-20.0, 160.0),
+    "AAR": (-15.0, 135.0),
+    "AEW": (-30.0, 200.0),
+    "TRANSIT": (-15.0, 180.0),
+    "EX": (-10.0, 110.0),
+}
+"""Window of the first notice of each kind of standing volume, minutes from the scenario start
+(RED's end 10 min later than BLUE's)."""
+
+FOLLOW_ON_OVERLAP_MIN: Final = 15.0
+"""A standing volume's next notice starts this long before the previous one ends, min."""
+
+CATEGORY_BY_KIND: Final[dict[str, str]] = {
+    "AOA": "air_operations",
+    "CAP": "air_operations",
+    "AAR": "air_operations",
+    "AEW": "air_operations",
+    "TRANSIT": "transit",
+    "EX": "exercise",
+}
+"""Notice category of each kind of standing volume (the middle part of its id)."""
+
 
 @dataclass(frozen=True)
 class Flight:
@@ -113,6 +137,27 @@ class ScriptedIncursion:
     gs_kt: float
 
 
+Outcome = Literal["accepted", "conflict", "refused"]
+
+
+@dataclass(frozen=True)
+class PlannedNotice:
+    """A notice the demo files: party, title, category, volumes (volume JSON), the outcome the
+    broker is expected to give (``accepted``; ``conflict``: accepted with an advisory
+    conflict; ``refused`` under the F3548 policy) and a description."""
+
+    party: str
+    title: str
+    category: str
+    volumes: tuple[dict[str, Any], ...]
+    expect: Outcome
+    description: str
+
+    def body(self) -> dict[str, Any]:
+        """The ``POST /v1/notices`` body."""
+        return {"title": self.title, "category": self.category, "volumes": list(self.volumes)}
+
+
 def _rng(seed: int, *key: int) -> np.random.Generator:
     return np.random.default_rng([seed & 0xFFFFFFFF, *(k + 2**31 for k in key)])
 
@@ -129,7 +174,8 @@ class Scenario:
     seed:
         Random seed: the same seed gives the same traffic.
     start:
-        Scenario time 0 (UTC); notices are active from an hour before to a day after.
+        Scenario time 0 (UTC); the standing notices start 10 to 30 min before it and last
+        2 to 4.5 hours (:meth:`standing_window`), later activities start 3 to 5 hours after it.
     encounter_period_s, incursion_period_s:
         Scripted near-conflict / incursion period, seconds of scenario time.
     civil_interval_s:
@@ -152,6 +198,8 @@ class Scenario:
         self.start = start or datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
         if self.start.tzinfo is None:
             raise ValueError("start must be timezone-aware")
+        self.anchor = self.start.replace(second=0, microsecond=0)
+        """The scenario start rounded down to the minute: notice windows count from it."""
         self.encounter_period_s = encounter_period_s
         self.incursion_period_s = incursion_period_s
         self.civil_interval_s = civil_interval_s
@@ -163,24 +211,88 @@ class Scenario:
         self._transport = lru_cache(maxsize=4096)(self._build_transport)
 
     # ------------------------------------------------------------------------ data for the broker
+    def standing_window(self, volume_id: str, block: int = 0) -> tuple[datetime, datetime]:
+        """UTC window of block ``block`` of a standing volume's notice.
+
+        Block 0 starts shortly before the scenario start and lasts a few hours
+        (:data:`STANDING_WINDOWS_MIN`); each following block starts 15 min before the previous
+        one ends and lasts as long, so the standing traffic always has an active volume."""
+        kind = volume_id.split("-")[1]
+        first_min, last_min = STANDING_WINDOWS_MIN[kind]
+        if volume_id.startswith("RED"):
+            last_min += 10.0
+        length = last_min - first_min
+        start_min = first_min + block * (length - FOLLOW_ON_OVERLAP_MIN)
+        start = self.anchor + timedelta(minutes=start_min)
+        return start, start + timedelta(minutes=length)
+
+    def _volume_json(self, spec: geo.VolumeSpec, start: datetime, end: datetime) -> dict[str, Any]:
+        return {
+            "id": spec.id,
+            "footprint": spec.footprint,
+            "altitude": {"lower": spec.lower_ft, "upper": spec.upper_ft, "reference": "ft_amsl"},
+            "start": _iso(start),
+            "end": _iso(end),
+            "buffers": {"lateral_nm": 0, "vertical_ft": 0, "before_min": 0, "after_min": 0},
+        }
+
+    def standing_notice(self, volume_id: str, block: int = 0) -> PlannedNotice:
+        """Block ``block`` of the notice of a standing volume (block 0 filed at the start; the
+        demo files block ``k`` an hour before block ``k - 1`` ends)."""
+        spec = {v.id: v for v in geo.VOLUMES}[volume_id]
+        start, end = self.standing_window(volume_id, block)
+        title = spec.id if block == 0 else f"{spec.id} #{block + 1}"
+        return PlannedNotice(
+            spec.party,
+            title,
+            CATEGORY_BY_KIND[spec.id.split("-")[1]],
+            (self._volume_json(spec, start, end),),
+            "accepted",
+            spec.category,
+        )
+
     def notices(self) -> dict[str, list[dict[str, Any]]]:
-        """Every party's volumes in the volume JSON format (docs/strategic.md), keyed by party."""
+        """Every party's standing volumes (block 0) in the volume JSON format
+        (docs/strategic.md), keyed by party."""
         out: dict[str, list[dict[str, Any]]] = {"BLUE": [], "RED": []}
         for spec in geo.VOLUMES:
-            out[spec.party].append(
-                {
-                    "id": spec.id,
-                    "footprint": spec.footprint,
-                    "altitude": {
-                        "lower": spec.lower_ft,
-                        "upper": spec.upper_ft,
-                        "reference": "ft_amsl",
-                    },
-                    "start": _iso(self.start - timedelta(hours=1)),
-                    "end": _iso(self.start + timedelta(days=1)),
-                    "buffers": {"lateral_nm": 0, "vertical_ft": 0, "before_min": 0, "after_min": 0},
-                }
+            out[spec.party].extend(self.standing_notice(spec.id).volumes)
+        return out
+
+    def plan(self) -> list[PlannedNotice]:
+        """Every notice the demo files at the start, in filing order, with the expected outcome.
+
+        The standing volumes (block 0) of BLUE then RED; then the day's later activities:
+        BLUE-EX-2 (+4 h to +6 h), the drone operator's UAS-1 (+3 h to +5 h), RED-EX-2
+        (+5 h to +7 h: overlaps BLUE-EX-2 between 15,000 and 20,000 ft for an hour -- an
+        advisory conflict both sides see), RED-HELO-1 (+3 h 30 to +4 h 30: overlaps UAS-1, filed
+        first, so the F3548 agreement refuses it) and RED-HELO-1 re-filed after the drones
+        (+5 h 15 to +6 h 45)."""
+        out = [self.standing_notice(spec.id) for spec in geo.VOLUMES]
+        later = {v.id: v for v in geo.LATER_VOLUMES}
+
+        def later_notice(
+            vid: str, category: str, h0: float, h1: float, expect: str, title: str = ""
+        ) -> PlannedNotice:
+            spec = later[vid]
+            start = self.anchor + timedelta(hours=h0)
+            end = self.anchor + timedelta(hours=h1)
+            return PlannedNotice(
+                spec.party,
+                title or spec.id,
+                category,
+                (self._volume_json(spec, start, end),),
+                expect,  # type: ignore[arg-type]
+                spec.category,
             )
+
+        out += [
+            later_notice("BLUE-EX-2", "exercise", 4.0, 6.0, "accepted"),
+            later_notice("UAS-1", "uas", 3.0, 5.0, "accepted"),
+            later_notice("RED-EX-2", "exercise", 5.0, 7.0, "conflict"),
+            later_notice("RED-HELO-1", "live_fire", 3.5, 4.5, "refused"),
+            later_notice("RED-HELO-1", "live_fire", 5.25, 6.75, "accepted", "RED-HELO-1 (moved)"),
+        ]
         return out
 
     def lines(self) -> list[dict[str, Any]]:
