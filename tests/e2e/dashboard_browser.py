@@ -22,9 +22,10 @@ VIEWPORT = {"width": 1600, "height": 900}
 REPO = Path(__file__).resolve().parents[2]
 
 
-def open_dashboard(browser: Any, url: str, key: str) -> Any:
+def open_dashboard(browser: Any, url: str, key: str, viewport: dict[str, int] | None = None) -> Any:
     """A fresh page (own sessionStorage) signed in with ``key`` through the form."""
-    context = browser.new_context(viewport=VIEWPORT)
+    # bypass_csp: the broker's CSP (script-src 'self') would refuse Playwright's string predicates.
+    context = browser.new_context(viewport=viewport or VIEWPORT, bypass_csp=True)
     page = context.new_page()
     page.errors = []  # uncaught page errors, asserted empty by the tests
     page.on("pageerror", lambda exc: page.errors.append(str(exc)))

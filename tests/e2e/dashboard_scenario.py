@@ -123,7 +123,9 @@ class BrokerProcess:
             stderr=log,
             env=self.env,
         )
-        deadline = time.monotonic() + 30
+        # Start-up imports numpy/pyproj and loads (or, after a kernel change, compiles) the numba
+        # tactical kernel: ~5 s idle, over a minute on a loaded 2-core machine.
+        deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(
@@ -135,7 +137,7 @@ class BrokerProcess:
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
-        raise RuntimeError("server did not become healthy within 30 s")
+        raise RuntimeError("server did not become healthy within 180 s")
 
     def stop(self) -> None:
         """Stop the server (SIGTERM, then SIGKILL)."""

@@ -240,10 +240,12 @@ def test_hotline_message_crosses_and_is_acknowledged(blue: Any, red: Any) -> Non
     # Other threads may exist (an advisory conflict opens one): follow this message's thread.
     subject = "E2E comm check"
     blue_thread = blue.locator("[data-testid=hotline-thread]", has_text=subject)
-    red_thread = red.locator("[data-testid=hotline-thread]", has_text=subject)
     blue_thread.locator("[data-testid=hotline-message]").first.wait_for(timeout=15000)
     assert blue.locator("[data-testid=hotline-form-error]").count() == 0
-    # RED receives it (stream push or 5 s poll) with an acknowledgement countdown, and acks.
+    # RED receives it (stream push) with an acknowledgement countdown, and acks. The event names
+    # the thread by id (its subject is not in the message), so RED's thread is found by id.
+    thread_id = blue_thread.get_attribute("data-thread-id")
+    red_thread = red.locator(f"[data-testid=hotline-thread][data-thread-id='{thread_id}']")
     red_thread.locator("[data-testid=hotline-ack]").first.wait_for(timeout=20000)
     msg = red_thread.locator("[data-testid=hotline-message]").first
     assert "IMMEDIATE" in msg.inner_text()
@@ -271,12 +273,12 @@ def test_hotline_message_crosses_and_is_acknowledged(blue: Any, red: Any) -> Non
         timeout=20000,
     )
     # Russian rendering on request.
-    red.click("button[data-lang=ru]")
+    red.click("[data-testid=lang-ru]")
     red.wait_for_function(
         "() => /[А-Яа-я]/.test(document.querySelector('[data-testid=hotline-body]').textContent)",
         timeout=15000,
     )
-    red.click("button[data-lang=en]")
+    red.click("[data-testid=lang-en]")
 
 
 def test_ledger_head_verified_in_browser(blue: Any) -> None:

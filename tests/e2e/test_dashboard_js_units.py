@@ -207,11 +207,10 @@ def test_no_antimeridian_streaks(js: Any, atlas: str) -> None:
 
 NORMALIZE_JS = """async (view) => {
   const {normalizeAlert} = await import('/static/js/model.js');
-  const me = {party_id: 'p-blue', party_name: 'BLUE'};
   const own = {id: 'VIPER11', callsign: 'VIPER11', lat: 35, lon: 31, alt_ft: 25000};
   const traffic = {id: 'A7-2', callsign: 'RED·7', lat: 35.1, lon: 31.5, alt_ft: 25300};
-  const a = normalizeAlert(view, me, 0, (id) => (id === 'VIPER11' ? own : null),
-    (h) => (h === 'A7-2' ? traffic : null));
+  const a = normalizeAlert(view, {ownFind: (id) => (id === 'VIPER11' ? own : null),
+    trafficFind: (h) => (h === 'A7-2' ? traffic : null)});
   return {losMs: a.losMs, ownRef: a.ownRef, ownCallsign: a.own && a.own.callsign,
     other: a.other && a.other.callsign, severity: a.severity, ackedByMe: a.ackedByMe,
     hmd: a.hmdNm, tcpa: a.tCpaS, otherParty: a.otherParty};

@@ -4,6 +4,7 @@
 // CRS) to avoid allocating a Point per aircraft per frame.
 
 /* global L */
+import {t as translate, N_} from './i18n.js';
 
 const DEG = Math.PI / 180;
 const NM_PER_DEG_LAT = 60;
@@ -30,10 +31,10 @@ export const AircraftLayer = L.Layer.extend({
   options: {
     pane: 'aircraftPane',
     lookaheadS: 300,
-    ownColor: '#3fd0ff',
-    otherColor: '#ff8a3d',
-    alertColor: '#ff3b3b',
-    cautionColor: '#ffb020',
+    ownColor: '#56b4e9',
+    otherColor: '#e69f00',
+    alertColor: '#d55e00',
+    cautionColor: '#f0e442',
   },
 
   initialize(options) {
@@ -345,7 +346,7 @@ export const AircraftLayer = L.Layer.extend({
       }
       for (const i of groups.stale) {
         const [l1, l2] = labelText(own[i]);
-        tryLabel(px[i], py[i], `${l1} STALE`, l2, colorOf.stale, own[i].id === this._selected);
+        tryLabel(px[i], py[i], `${l1} ${translate(N_('STALE'))}`, l2, colorOf.stale, own[i].id === this._selected);
       }
     }
     this._visibleCount = visible.length;

@@ -3,6 +3,10 @@
 // on the conflict geometry), one click to acknowledge. A Web Audio tone sounds for a new warning.
 
 import {el, countdown, hms, flightLevel, serverNow} from './util.js';
+import {t, ft, nm} from './i18n.js';
+
+/** Severity is never colour alone: a shape and a word go with it (colour-blind safe). */
+export const SEVERITY_SHAPE = {warning: '▲', caution: '◆', advisory: '●'};
 
 const SEV_RANK = {warning: 0, caution: 1, advisory: 2};
 
@@ -27,7 +31,7 @@ export class AlertsPanel {
 
   /** Replace the list; warns (sound) for ids never seen before whose severity is warning. */
   setAlerts(alerts) {
-    const open = alerts.filter((a) => a.state === 'open' || a.state === 'active' || a.state === 'raised' || a.state === 'updated');
+    const open = alerts.filter((a) => a.state === 'open');
     const fresh = open.filter((a) => !this.known.has(`${a.id}:${a.severity}`));
     for (const a of open) this.known.add(`${a.id}:${a.severity}`);
     if (this.primed && fresh.some((a) => a.severity === 'warning' && !a.ackedByMe)) this.handlers.onNewWarning();
@@ -35,8 +39,8 @@ export class AlertsPanel {
     this.alerts = open;
     // Re-render only when something visible changed (countdowns tick on their own), so a row
     // under the duty officer's pointer is not replaced every second.
-    const sig = JSON.stringify(open.map((a) => [a.id, a.severity, a.ackedByMe, a.ackedByOther,
-      Math.round(a.losMs / 5000), a.own && a.own.callsign, a.other && a.other.alt_ft, a.hmdNm]));
+    const sig = JSON.stringify(open.map((a) => [a.id, a.severity, a.ackedByMe,
+      Math.round(a.losMs / 5000), a.own && a.own.callsign, a.other && a.other.alt_ft, a.hmdNm, a.vmdFt]));
     if (sig === this.sig && this.message === null) {
       for (const a of open) { const r = this.rows.get(a.id); if (r) r.alert = a; }
       return;
@@ -64,6 +68,28 @@ export class AlertsPanel {
     });
   }
 
+  /** The alert at the top of the list (the one key A acknowledges), or null. */
+  top() {
+    return this.sorted()[0] || null;
+  }
+
+  describe(a) {
+    const own = a.own;
+    const lineName = (id) => (this.handlers.lineName && this.handlers.lineName(id)) || t('agreed line');
+    const ownText = own ? `${own.callsign || own.id} ${flightLevel(own.alt_ft)}`
+      : a.ownRef ? a.ownRef : a.ownLine ? t('line %(name)s', {name: lineName(a.ownLine)}) : a.ownVolume ? t('own volume') : t('own');
+    let otherText;
+    if (a.other) otherText = `${a.other.callsign} ${flightLevel(a.other.alt_ft)}`;
+    else if (a.otherRole === 'volume') otherText = t('%(party)s volume', {party: a.otherParty});
+    else if (a.otherRole === 'aircraft') otherText = t('%(party)s aircraft', {party: a.otherParty});
+    else if (a.kind === 'incursion' && a.ownLine && own) otherText = t('line %(name)s', {name: lineName(a.ownLine)});
+    else if (a.kind === 'nonconforming') otherText = t('outside own volumes');
+    else otherText = t(a.kind);
+    const verb = a.kind === 'incursion' ? (own ? ' → ' : ' ← ') : ' × ';
+    // Incursion into our side/volume by another party's aircraft: show the intruder first.
+    return !own && a.other ? `${otherText}${verb}${ownText}` : `${ownText}${verb}${otherText}`;
+  }
+
   render() {
     this.root.replaceChildren();
     this.rows.clear();
@@ -75,35 +101,24 @@ export class AlertsPanel {
       return;
     }
     if (!this.alerts.length) {
-      this.root.append(el('div', {class: 'empty', 'data-testid': 'no-alerts'}, 'No open alerts'));
+      this.root.append(el('div', {class: 'empty', 'data-testid': 'no-alerts'}, t('No open alerts')));
       return;
     }
     for (const a of this.sorted()) {
-      const own = a.own;
-      const lineName = (id) => (this.handlers.lineName && this.handlers.lineName(id)) || 'agreed line';
-      const ownText = own ? `${own.callsign || own.id} ${flightLevel(own.alt_ft)}`
-        : a.ownRef ? a.ownRef : a.ownLine ? `line ${lineName(a.ownLine)}` : a.ownVolume ? 'own volume' : 'own';
-      let otherText;
-      if (a.other) otherText = `${a.other.callsign || 'OTHER'} ${flightLevel(a.other.alt_ft)}`;
-      else if (a.otherRole === 'volume') otherText = `${a.otherParty || 'other'} volume`;
-      else if (a.otherRole === 'aircraft') otherText = `${a.otherParty || 'other'} aircraft`;
-      else if (a.kind === 'incursion' && a.ownLine && own) otherText = `line ${lineName(a.ownLine)}`;
-      else if (a.kind === 'nonconforming') otherText = 'outside own volumes';
-      else otherText = a.otherLabel || a.kind;
-      const verb = a.kind === 'incursion' ? (own ? ' → ' : ' ← ') : ' × ';
-      // Incursion into our side/volume by another party's aircraft: show the intruder first.
-      const title = !own && a.other ? `${otherText}${verb}${ownText}` : `${ownText}${verb}${otherText}`;
       const cd = el('div', {class: 'countdown', 'data-testid': 'alert-countdown'}, '--:--');
       const ackBtn = a.ackedByMe
-        ? el('span', {class: 'acked-label', 'data-testid': 'alert-acked'}, 'ACKED')
+        ? el('span', {class: 'acked-label', 'data-testid': 'alert-acked'}, t('ACKED'))
         : el('button', {
-          type: 'button', class: 'ack', 'data-testid': 'alert-ack', title: 'Acknowledge (one click)',
+          type: 'button', class: 'ack', 'data-testid': 'alert-ack', title: t('Acknowledge (one click, or key A)'),
           disabled: this.pendingAcks.has(a.id),
           onclick: (ev) => { ev.stopPropagation(); this.ack(a); },
-        }, this.pendingAcks.has(a.id) ? '…' : 'ACK');
+        }, this.pendingAcks.has(a.id) ? '…' : t('ACK'));
+      const msgBtn = this.handlers.onMessage ? el('button', {type: 'button', class: 'small', 'data-testid': 'alert-message',
+        title: t('Message about this'), onclick: (ev) => { ev.stopPropagation(); this.handlers.onMessage(a); }}, '✉') : null;
+      const los = el('span', {'data-testid': 'alert-los'}, hms(a.losMs));
       const miss = [
-        Number.isFinite(a.hmdNm) ? `${a.hmdNm.toFixed(1)} NM` : null,
-        Number.isFinite(a.vmdFt) ? `${Math.round(a.vmdFt)} ft` : null,
+        Number.isFinite(a.hmdNm) ? nm(a.hmdNm, 1) : null,
+        Number.isFinite(a.vmdFt) ? ft(a.vmdFt) : null,
       ].filter(Boolean).join(' / ');
       const row = el('div', {
         class: `alert ${a.severity} ${a.ackedByMe ? 'acked' : 'unacked'} ${a.id === this.selectedId ? 'selected' : ''}`,
@@ -112,16 +127,17 @@ export class AlertsPanel {
         onclick: () => this.select(a.id),
         onkeydown: (ev) => { if (ev.key === 'Enter') this.select(a.id); },
       },
-      el('div', {class: 'sev'}),
+      el('div', {class: 'sev', 'aria-hidden': 'true'}, SEVERITY_SHAPE[a.severity] || '●'),
       el('div', {class: 'head'},
-        el('div', {class: 'title'}, el('span', {class: 'sevname'}, `#${a.no ?? ''} ${a.severity.toUpperCase()}`), title)),
+        el('div', {class: 'title'}, el('span', {class: 'sevname', 'data-testid': 'alert-severity'},
+          `#${a.no ?? ''} ${t(a.severity.toUpperCase())}`), ' ', this.describe(a))),
       cd,
-      el('div', {class: 'meta'},
-        `${a.kind.toUpperCase()} · LoS ${hms(a.losMs)}${miss ? ` · miss ${miss}` : ''}`,
-        a.ackedByOther ? ' · other side acked' : ''),
-      el('div', {class: 'actions'}, ackBtn),
+      el('div', {class: 'meta', 'data-testid': 'alert-meta'},
+        `${t(a.kind.toUpperCase())} · ${t('LoS')} `, los,
+        miss ? ` · ${t('miss')} ` : '', miss ? el('span', {'data-testid': 'alert-miss'}, miss) : null),
+      el('div', {class: 'actions'}, msgBtn, ackBtn),
       );
-      this.rows.set(a.id, {row, cd, alert: a});
+      this.rows.set(a.id, {row, cd, los, alert: a});
       this.root.append(row);
     }
     this.tick();
@@ -129,9 +145,11 @@ export class AlertsPanel {
 
   tick() {
     const now = serverNow();
-    for (const {cd, alert} of this.rows.values()) {
+    for (const {cd, los, alert} of this.rows.values()) {
+      // The predicted time follows the latest update even when the row is not redrawn.
+      los.textContent = hms(alert.losMs);
       const s = (alert.losMs - now) / 1000;
-      const now0 = alert.kind === 'conflict' ? 'LoS' : alert.kind === 'incursion' ? 'IN' : 'NOW';
+      const now0 = alert.kind === 'conflict' ? t('LoS') : alert.kind === 'incursion' ? t('IN') : t('NOW');
       cd.textContent = Number.isFinite(s) ? (s <= 0 ? now0 : countdown(s)) : '--:--';
     }
   }

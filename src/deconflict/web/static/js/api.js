@@ -1,6 +1,7 @@
 // HTTP client for the broker API: bearer-key auth, RFC 9457 problem details, "unavailable" detection.
 
 import {noteServerDate} from './util.js';
+import {t} from './i18n.js';
 
 export class ApiError extends Error {
   /**
@@ -72,28 +73,14 @@ export class Api {
 
   get(path, opts) { return this.request('GET', path, undefined, opts); }
   post(path, body = {}, opts) { return this.request('POST', path, body, opts); }
-
-  /** GET trying each path in turn; the first that exists wins (for endpoints whose name may vary). */
-  async getFirst(paths) {
-    let last = null;
-    for (const path of paths) {
-      try {
-        return await this.get(path);
-      } catch (err) {
-        last = err;
-        if (!(err instanceof ApiError) || !err.unavailable) throw err;
-      }
-    }
-    throw last;
-  }
 }
 
-/** Text for a panel when a call failed. */
+/** Text for a panel when a call failed (in the current language; the server's detail as sent). */
 export function failureText(err, what) {
   if (err instanceof ApiError) {
-    if (err.unavailable) return `${what}: unavailable on this server`;
-    if (err.network) return `${what}: server unreachable`;
-    if (err.status === 401 || err.status === 403) return `${what}: not permitted for this key`;
+    if (err.unavailable) return t('%(what)s: unavailable on this server', {what});
+    if (err.network) return t('%(what)s: server unreachable', {what});
+    if (err.status === 401 || err.status === 403) return t('%(what)s: not permitted for this key', {what});
     return `${what}: ${err.message}`;
   }
   return `${what}: ${err && err.message ? err.message : err}`;

@@ -5,47 +5,74 @@
 import {Api, ApiError, failureText} from './api.js';
 import {addBasemap} from './basemap.js';
 import {AircraftLayer} from './aircraft-layer.js';
-import {Overlays, escapeHtml} from './overlays.js';
+import {Overlays, escapeHtml, footprintRing} from './overlays.js';
 import {AlertsPanel, AlertTone} from './alerts.js';
 import {Timeline, timelineRows} from './timeline.js';
 import {HotlinePanel} from './hotline.js';
 import {LedgerPanel} from './ledger.js';
-import {normalizePicture, normalizeAlert, normalizeNotice, normalizeConflicts} from './model.js';
-import {asList, age, hms, dhm, toMs, serverNow, el, pick} from './util.js';
+import {normalizePicture, normalizeAlert, normalizeNotice, normalizeConflicts, upsertById,
+  ENDED_NOTICE_STATES} from './model.js';
+import {age, hms, dhm, toMs, serverNow, el} from './util.js';
 import {LiveStream} from './stream.js';
+import {t, setLanguage, onLanguage, num, ft, nm, kt, fpm, deg, LANGUAGES} from './i18n.js';
 
 const KEY_STORAGE = 'deconflict.key';
+const LANG_STORAGE = 'deconflict.lang';
 const STALE_S = 10;
 const $ = (id) => document.getElementById(id);
 
 const state = {
-  api: null, me: null, lang: sessionStorage.getItem('deconflict.lang') || 'en',
-  lastUpdateMs: NaN, lastPictureMs: NaN, pictureTimeMs: NaN, pictureFromStreamMs: 0,
-  notices: [], noticesById: new Map(), conflicts: {conflicting: new Set(), overlaps: [], items: []},
-  alerts: [], selectedAlert: null, errors: [], ready: false, pictureUnavailable: false,
+  api: null, me: null,
+  lastUpdateMs: NaN, lastPictureMs: NaN, pictureTimeMs: NaN,
+  notices: [], noticesById: new Map(), conflictList: [], lines: [], lineNames: new Map(),
+  conflicts: {conflicting: new Set(), overlaps: [], items: []}, plansError: null, conflictsError: null,
+  alertViews: new Map(), alertNos: new Map(), alerts: [], selectedAlert: null, traffic: new Map(),
+  errors: [], ready: false, pictureUnavailable: false,
+  lastPollMs: {picture: 0, plans: 0, hotline: 0},
 };
-const hooks = {state};
+const hooks = {state, events: []};
 window.__deconflict = hooks;
 
 function showOnly(id) {
   for (const s of ['signin', 'operator', 'screen']) $(s).hidden = s !== id;
 }
 
-function setClassification(text) {
-  const t = text || 'UNCLASSIFIED // EXERCISE';
-  for (const b of [$('banner-top'), $('banner-bottom')]) {
-    b.textContent = t;
-    const lower = t.toLowerCase();
-    b.classList.toggle('secret', lower.startsWith('secret') || lower.startsWith('top secret'));
-    b.classList.toggle('confidential', lower.startsWith('confidential'));
-    b.classList.toggle('cui', lower.startsWith('cui'));
-  }
-}
-
 function toast(message) {
   console.warn(message);
   state.errors.push(message);
 }
+
+// ---------------------------------------------------------------- language
+
+/** The remembered language: per signed-in key (`deconflict.lang.<key id>`), else the last used. */
+function rememberedLanguage(keyId = null) {
+  const stored = (keyId && localStorage.getItem(`${LANG_STORAGE}.${keyId}`)) || localStorage.getItem(LANG_STORAGE);
+  return LANGUAGES.includes(stored) ? stored : 'en';
+}
+
+async function chooseLanguage(lang) {
+  localStorage.setItem(LANG_STORAGE, lang);
+  if (state.me) localStorage.setItem(`${LANG_STORAGE}.${state.me.key_id}`, lang);
+  await setLanguage(lang);
+}
+hooks.setLanguage = chooseLanguage;
+
+onLanguage((lang) => {
+  for (const b of document.querySelectorAll('.lang-btn')) {
+    b.classList.toggle('active', b.dataset.lang === lang);
+    b.setAttribute('aria-pressed', b.dataset.lang === lang ? 'true' : 'false');
+  }
+  if (!state.ready) return;
+  $('party-role').textContent = t(state.me.role).replace(/_/g, ' ');
+  addZoomControl();
+  renderMute();
+  renderCounts();
+  renderPlans();
+  alertsPanel.render();
+  hotline.render();
+  ledger.render();
+  renderStatus();
+});
 
 // ---------------------------------------------------------------- sign-in
 
@@ -58,27 +85,23 @@ async function signIn(key) {
     sessionStorage.removeItem(KEY_STORAGE);
     showOnly('signin');
     $('signin-error').textContent = err instanceof ApiError && (err.status === 401 || err.status === 403)
-      ? 'Key not recognised.' : failureText(err, 'Sign-in');
+      ? t('Key not recognised.') : failureText(err, t('Sign-in'));
+    hooks.ready = true;
     return;
   }
   sessionStorage.setItem(KEY_STORAGE, key);
   state.api = api;
-  state.me = {
-    ...me,
-    party_id: pick(me, 'party_id', 'party') ?? null,
-    party_name: pick(me, 'party_name', 'name', 'party') ?? null,
-    role: String(pick(me, 'role') || ''),
-  };
-  setClassification(pick(me, 'classification', 'banner'));
-  if (state.me.role === 'operator' || state.me.party_id === null) {
+  state.me = me;
+  await setLanguage(rememberedLanguage(me.key_id));
+  if (me.role === 'operator' || me.party_id === null) {
     showOnly('operator');
     hooks.ready = true;
     return;
   }
   showOnly('screen');
-  $('party-name').textContent = state.me.party_name || state.me.party_id;
-  $('party-role').textContent = state.me.role.replace('_', ' ');
-  document.title = `deconflict — ${state.me.party_name || state.me.party_id}`;
+  $('party-name').textContent = me.party_name;
+  $('party-role').textContent = t(me.role).replace(/_/g, ' ');
+  document.title = `deconflict — ${me.party_name}`;
   await startScreen();
 }
 
@@ -94,160 +117,203 @@ let map; let aircraft; let overlays; let alertsPanel; let timeline; let hotline;
 const tone = new AlertTone();
 hooks.tone = tone;
 
+function aircraftPopup(tr) {
+  const who = tr.callsign || tr.id;
+  const seen = Number.isFinite(tr.timeMs) ? `<br>${escapeHtml(t('seen %(time)s', {time: hms(tr.timeMs)}))}` : '';
+  return `<b>${escapeHtml(who)}</b><br>${escapeHtml(ft(tr.alt_ft))} · ${escapeHtml(kt(tr.gs_kt))} · ` +
+    `${escapeHtml(deg(tr.track_deg))} · ${escapeHtml(fpm(tr.vs_fpm))}${seen}`;
+}
+
 async function startScreen() {
-  map = L.map('map', {zoomControl: true, attributionControl: true, worldCopyJump: false, preferCanvas: false,
+  map = L.map('map', {zoomControl: false, attributionControl: true, worldCopyJump: false, preferCanvas: false,
     minZoom: 2, maxZoom: 13, zoomSnap: 0.5,
     // Keep the view on the one world drawn (a little past ±180° for antimeridian areas).
     maxBounds: [[-85, -220], [85, 220]], maxBoundsViscosity: 0.8}).setView([46, 10], 5);
-  map.attributionControl.setPrefix(false).addAttribution('Natural Earth (public domain)');
+  map.attributionControl.setPrefix(false).addAttribution('Natural Earth');
   hooks.map = map;
+  addZoomControl();
   const basemapReady = addBasemap(map).catch((err) => toast(`basemap: ${err.message}`));
   aircraft = new AircraftLayer({lookaheadS: 300}).addTo(map);
   hooks.aircraft = aircraft;
-  overlays = new Overlays(map);
+  overlays = new Overlays(map, {onNoticeClick: (notice, vol, latlng) => {
+    if (hotline.picking) { hotline.pickedPoint(latlng.lat, latlng.lng); return; }
+    const button = el('button', {type: 'button', class: 'small', 'data-testid': 'notice-message',
+      onclick: () => { map.closePopup(); hotline.messageAbout(noticeSubject(notice, vol)); }}, t('Message about this'));
+    L.popup({className: 'dc-popup'}).setLatLng(latlng)
+      .setContent(el('div', {}, el('b', {translate: 'no'}, notice.name), el('br'), button)).openOn(map);
+  }});
+  hooks.overlays = overlays;
   aircraft.on('aircraftclick', (e) => {
-    const t = e.track;
-    aircraft.setSelected(t.id);
-    L.popup({className: 'dc-popup'}).setLatLng(e.latlng)
-      .setContent(`<b>${escapeHtml(t.callsign || t.id)}</b><br>${Math.round(t.alt_ft)} ft · ${Math.round(t.gs_kt)} kt · ` +
-        `${Math.round(t.track_deg)}° · ${Math.round(t.vs_fpm || 0)} fpm<br>${t.timeMs ? `seen ${hms(t.timeMs)}` : ''}`)
-      .openOn(map);
+    aircraft.setSelected(e.track.id);
+    L.popup({className: 'dc-popup'}).setLatLng(e.latlng).setContent(aircraftPopup(e.track)).openOn(map);
   });
+  map.on('click', (e) => { if (hotline && hotline.picking) hotline.pickedPoint(e.latlng.lat, e.latlng.lng); });
 
   alertsPanel = new AlertsPanel($('alerts'), $('alert-count'), {
     onSelect: (a) => selectAlert(a),
     onAck: async (a) => {
-      await state.api.post(`/v1/alerts/${encodeURIComponent(a.id)}/ack`, {});
-      refreshPicture();
+      const view = await state.api.post(`/v1/alerts/${encodeURIComponent(a.id)}/ack`, {});
+      const prev = state.alertViews.get(String(view.id));
+      if (view.state === 'open') state.alertViews.set(String(view.id), {view, asOfMs: prev ? prev.asOfMs : toMs(view.updated_at)});
+      renderAlerts();
     },
+    onMessage: (a) => hotline.messageAbout(alertSubject(a)),
     onNewWarning: () => tone.play(),
-    lineName: (id) => (state.lineNames ? state.lineNames.get(id) : null),
+    lineName: (id) => state.lineNames.get(id) || null,
     onError: toast,
   });
   timeline = new Timeline($('timeline'), $('timeline-range'), {onSelect: (row) => showRow(row)});
-  hotline = new HotlinePanel($('tab-hotline'), $('hotline-badge'), {api: state.api, me: state.me, lang: () => state.lang, onError: toast});
+  hotline = new HotlinePanel($('tab-hotline'), $('hotline-badge'), {api: state.api, me: state.me, onError: toast,
+    onPick: (active) => { $('map').classList.toggle('picking', active); },
+    showTab: () => openTab('hotline')});
   ledger = new LedgerPanel($('tab-ledger'), {api: state.api});
   hooks.panels = {alertsPanel, timeline, hotline, ledger};
 
   bindChrome();
   await basemapReady;
 
-  stream = new LiveStream(state.api.key, {
-    onEvent: (kind, data) => onStreamEvent(kind, data),
-    onStatus: () => renderStatus(),
+  // Open the stream first so nothing published while the screen loads is missed.
+  const opened = new Promise((resolve) => {
+    stream = new LiveStream(state.api.key, {
+      onEvent: (kind, data) => onStreamEvent(kind, data),
+      onStatus: () => { renderStatus(); if (stream && stream.isOpen()) resolve(); },
+    });
+    setTimeout(resolve, 5000);
   });
   hooks.stream = stream;
+  await opened;
 
   await Promise.allSettled([refreshPicture(), refreshPlans(), hotline.refresh(), ledger.refresh()]);
-  await refreshAlerts(true);
   fitInitial();
   state.ready = true;
   hooks.ready = true;
 
-  setInterval(() => { if (Date.now() - state.pictureFromStreamMs > 1500) refreshPicture(); }, 1000);
-  setInterval(refreshAlerts, 2000);
-  setInterval(refreshPlans, 30000);
-  setInterval(() => hotline.refresh(), 5000);
-  setInterval(() => ledger.refresh(), 30000);
+  setInterval(pollWhileDown, 1000);
+  // The ledger's head is re-read (and re-verified) only while its tab is open.
+  setInterval(() => { if (!$('tab-ledger').hidden) ledger.refresh(); }, 30000);
   setInterval(renderStatus, 500);
 }
 
-function bindChrome() {
-  for (const b of document.querySelectorAll('.lang-btn')) {
-    b.classList.toggle('active', b.dataset.lang === state.lang);
-    b.addEventListener('click', () => {
-      state.lang = b.dataset.lang;
-      sessionStorage.setItem('deconflict.lang', state.lang);
-      document.documentElement.lang = state.lang;
-      for (const o of document.querySelectorAll('.lang-btn')) o.classList.toggle('active', o === b);
-      hotline.refresh();
-    });
-  }
+/** Leaflet's zoom buttons with titles in the current language (re-created on a change). */
+let zoomControl = null;
+function addZoomControl() {
+  if (zoomControl) zoomControl.remove();
+  zoomControl = L.control.zoom({zoomInTitle: t('Zoom in'), zoomOutTitle: t('Zoom out'), position: 'topleft'}).addTo(map);
+}
+
+function renderMute() {
   const mute = $('mute');
-  const renderMute = () => {
-    mute.setAttribute('aria-pressed', tone.muted ? 'true' : 'false');
-    mute.textContent = tone.muted ? '✕ Muted' : '♪ Sound on';
-  };
+  mute.setAttribute('aria-pressed', tone.muted ? 'true' : 'false');
+  mute.textContent = tone.muted ? `✕ ${t('Muted')}` : `♪ ${t('Sound on')}`;
+}
+
+function openTab(name) {
+  for (const o of document.querySelectorAll('.tabs button')) {
+    o.classList.toggle('active', o.dataset.tab === name);
+    o.setAttribute('aria-selected', o.dataset.tab === name ? 'true' : 'false');
+  }
+  for (const tab of document.querySelectorAll('.tab')) tab.hidden = tab.id !== `tab-${name}`;
+  if (name === 'ledger') ledger.refresh();
+}
+hooks.openTab = openTab;
+
+function bindChrome() {
+  for (const b of document.querySelectorAll('.topbar .lang-btn')) {
+    b.addEventListener('click', () => chooseLanguage(b.dataset.lang).catch((err) => toast(err.message)));
+  }
   renderMute();
-  mute.addEventListener('click', () => { tone.unlock(); tone.setMuted(!tone.muted); renderMute(); });
-  for (const b of document.querySelectorAll('.tl-controls button')) {
+  $('mute').addEventListener('click', () => { tone.unlock(); tone.setMuted(!tone.muted); renderMute(); });
+  for (const b of document.querySelectorAll('.tl-controls button[data-span]')) {
     b.addEventListener('click', () => {
-      for (const o of document.querySelectorAll('.tl-controls button')) o.classList.toggle('active', o === b);
+      for (const o of document.querySelectorAll('.tl-controls button[data-span]')) o.classList.toggle('active', o === b);
       timeline.setSpanHours(Number(b.dataset.span));
     });
   }
-  for (const b of document.querySelectorAll('.tabs button')) {
-    b.addEventListener('click', () => {
-      for (const o of document.querySelectorAll('.tabs button')) o.classList.toggle('active', o === b);
-      for (const t of document.querySelectorAll('.tab')) t.hidden = t.id !== `tab-${b.dataset.tab}`;
-    });
-  }
-  // Keyboard: Esc clears the selection; A acknowledges the selected alert (not while typing).
+  $('tl-now').addEventListener('click', () => timeline.goNow());
+  for (const b of document.querySelectorAll('.tabs button')) b.addEventListener('click', () => openTab(b.dataset.tab));
+  // Keyboard: Esc clears the selection; A acknowledges the selected alert, or the top one when
+  // none is selected; M opens a message about the selected (or top) alert. Not while typing.
   document.addEventListener('keydown', (ev) => {
     if (ev.target instanceof HTMLInputElement || ev.target instanceof HTMLTextAreaElement
-      || ev.target instanceof HTMLSelectElement) return;
+      || ev.target instanceof HTMLSelectElement || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    const target = state.selectedAlert || alertsPanel.top();
     if (ev.key === 'Escape' && state.selectedAlert) alertsPanel.select(state.selectedAlert.id);
-    if ((ev.key === 'a' || ev.key === 'A') && state.selectedAlert && !state.selectedAlert.ackedByMe) {
-      alertsPanel.ack(state.selectedAlert);
-    }
+    if ((ev.key === 'a' || ev.key === 'A') && target && !target.ackedByMe) alertsPanel.ack(target);
+    if ((ev.key === 'm' || ev.key === 'M') && target) hotline.messageAbout(alertSubject(target));
   });
 }
 
-// ---------------------------------------------------------------- data
+/** What "Message about this" on an alert prefills: position, altitude, closest approach, references. */
+function alertSubject(a) {
+  const own = a.own;
+  return {kind: 'alert', alertId: a.id, ownCallsign: own ? own.callsign : null, ownRef: a.ownRef,
+    otherHandle: a.other ? a.other.handle : null, counterpart: a.otherParty,
+    position: own ? {lat: own.lat, lon: own.lon} : null,
+    altitudeFt: own ? own.alt_ft : null, hmdNm: a.hmdNm, vmdFt: a.vmdFt, cpaMs: a.cpaMs};
+}
 
-function applyPicture(data, fromStream = false) {
-  const fetched = serverNow();
-  const pic = normalizePicture(data, state.me);
+// ---------------------------------------------------------------- data
+// The screen's model is loaded once over HTTP, then kept current by applying each stream event's
+// payload (the same schemas as the HTTP bodies). HTTP polling runs only while the stream is down.
+
+function applyPicture(data) {
+  const pic = normalizePicture(data);
   // Other aircraft are labelled "<party>·<alert number>": the number links map and alert list.
-  if (pic.alerts) for (const a of pic.alerts) alertNo(a.id);
-  for (const t of pic.others) if (t.alertId) t.callsign = `${t.party || 'OTHER'}·${alertNo(t.alertId)}`;
-  state.traffic = new Map(pic.others.map((t) => [t.id, t]));
+  for (const tr of pic.others) tr.callsign = `${tr.party}·${alertNo(tr.alertId)}`;
+  state.traffic = new Map(pic.others.map((tr) => [tr.id, tr]));
   aircraft.setData(pic.own, pic.others);
-  state.pictureTimeMs = Number.isFinite(pic.timeMs) ? pic.timeMs : fetched;
+  state.pictureTimeMs = pic.timeMs;
   state.lastPictureMs = Date.now();
   state.lastUpdateMs = Date.now();
-  if (fromStream) state.pictureFromStreamMs = Date.now();
   if (pic.alerts) {
-    state.alertsFromPictureMs = Date.now();
-    setAlerts(pic.alerts, fetched);
+    state.alertViews = new Map(pic.alerts.map((v) => [String(v.id), {view: v, asOfMs: pic.timeMs}]));
+  } else if (pic.alertIds) {
+    const open = new Set(pic.alertIds);
+    for (const id of [...state.alertViews.keys()]) if (!open.has(id)) state.alertViews.delete(id);
   }
+  renderAlerts();
   renderCounts();
-  return pic;
 }
-hooks.applyPicture = (data) => applyPicture(data, true);
+hooks.applyPicture = applyPicture;
 
 function renderCounts() {
   const own = aircraft.count();
-  const stale = aircraft._own.filter((t) => t.stale).length;
+  const stale = aircraft._own.filter((tr) => tr.stale).length;
   const others = state.traffic ? state.traffic.size : 0;
-  $('counts').textContent = `${own.toLocaleString('en-US')} own${stale ? ` (${stale} stale)` : ''}` +
-    `${others ? ` · ${others} disclosed` : ''}`;
+  const parts = [t('%(n)s own', {n: num(own)})];
+  if (stale) parts[0] += ` ${t('(%(n)s stale)', {n: num(stale)})}`;
+  if (others) parts.push(t('%(n)s disclosed', {n: num(others)}));
+  $('counts').textContent = parts.join(' · ');
 }
 
 /** A small, stable number per alert id (shown in the list and on the other aircraft's label). */
 function alertNo(id) {
-  state.alertNos = state.alertNos || new Map();
   if (!state.alertNos.has(id)) state.alertNos.set(id, state.alertNos.size + 1);
   return state.alertNos.get(id);
 }
 
-/** Normalise the broker's alert views and push them to the panel, the map and the selection. */
-function setAlerts(rawList, fetched) {
+/** Apply one `alert` event: a live alert view (`alert`), or a hotline alarm (`type`). */
+function applyAlertEvent(data) {
+  if (!data.alert) { hotline.applyEvent('alert', data); return; }
+  const view = data.alert;
+  if (view.state === 'open') state.alertViews.set(String(view.id), {view, asOfMs: toMs(view.updated_at)});
+  else state.alertViews.delete(String(view.id));
+  renderAlerts();
+}
+
+/** Normalise the stored alert views and push them to the panel, the map and the selection. */
+function renderAlerts() {
   const ownFind = (id) => aircraft.find(id);
   const trafficFind = (h) => (state.traffic ? state.traffic.get(h) || null : null);
-  state.alerts = rawList.map((raw) => normalizeAlert(raw, state.me, fetched, ownFind, trafficFind));
+  state.alerts = [...state.alertViews.values()]
+    .map(({view, asOfMs}) => normalizeAlert(view, {asOfMs, ownFind, trafficFind}));
   for (const a of state.alerts) a.no = alertNo(a.id);
-  state.lastUpdateMs = Date.now();
   alertsPanel.setAlerts(state.alerts);
   const hl = new Map();
-  for (const a of state.alerts) {
-    if (a.state !== 'open') continue;
-    const ref = a.ownRef || (a.own && a.own.id);
-    if (ref) hl.set(ref, a.severity);
-  }
+  for (const a of state.alerts) if (a.ownRef) hl.set(a.ownRef, a.severity);
   aircraft.setHighlights(hl);
   if (state.selectedAlert) {
-    const again = state.alerts.find((a) => a.id === state.selectedAlert.id && a.state === 'open');
+    const again = state.alerts.find((a) => a.id === state.selectedAlert.id);
     state.selectedAlert = again || null;
     overlays.showConflict(again || null);
   }
@@ -255,72 +321,82 @@ function setAlerts(rawList, fetched) {
 
 async function refreshPicture() {
   try {
-    const data = await state.api.get('/v1/picture');
+    applyPicture(await state.api.get('/v1/picture'));
     state.pictureUnavailable = false;
-    applyPicture(data);
   } catch (err) {
     if (err instanceof ApiError && err.unavailable) state.pictureUnavailable = true;
   }
 }
 
-async function refreshAlerts(force = false) {
-  // The picture carries the open alerts; poll /v1/alerts only when it does not (or on demand).
-  if (!force && Date.now() - (state.alertsFromPictureMs || 0) < 3000) return;
-  const fetched = serverNow();
-  try {
-    const data = await state.api.get('/v1/alerts');
-    setAlerts(asList(data, 'alerts'), fetched);
-  } catch (err) {
-    if (!(err instanceof ApiError && err.network)) alertsPanel.setUnavailable(failureText(err, 'Alerts'));
-  }
-}
-
 async function refreshPlans() {
   const results = await Promise.allSettled([
-    state.api.get('/v1/notices'),
-    state.api.get('/v1/conflicts'),
-    fetchLines(),
+    state.api.get('/v1/notices'), state.api.get('/v1/conflicts'), fetchLines(),
   ]);
   const [notices, conflicts, lines] = results;
   if (notices.status === 'fulfilled') {
-    state.notices = asList(notices.value, 'notices').map(normalizeNotice);
-    state.noticesById = new Map(state.notices.map((n) => [n.id, n]));
+    state.notices = notices.value.map(normalizeNotice).filter((n) => !ENDED_NOTICE_STATES.has(n.state));
   }
-  if (conflicts.status === 'fulfilled') {
-    state.conflicts = normalizeConflicts(conflicts.value, state.noticesById);
-  }
-  overlays.setNotices(state.notices.map((n) => n.raw), state.conflicts.conflicting);
-  overlays.setOverlaps(state.conflicts.overlaps);
-  if (lines.status === 'fulfilled') {
-    state.lineNames = new Map(lines.value.map((l) => [String(l.id), l.name || String(l.id)]));
-    overlays.setLines(lines.value, state.me.party_id, state.me.party_name);
-  }
-  if (notices.status === 'rejected') timeline.setUnavailable(failureText(notices.reason, 'Notices'));
-  else timeline.setRows(timelineRows(state.notices, state.conflicts.overlaps, state.conflicts.conflicting));
-  renderConflicts(conflicts);
+  state.plansError = notices.status === 'rejected' ? failureText(notices.reason, t('Notices')) : null;
+  if (conflicts.status === 'fulfilled') state.conflictList = conflicts.value;
+  state.conflictsError = conflicts.status === 'rejected' ? failureText(conflicts.reason, t('Conflicts')) : null;
+  if (lines.status === 'fulfilled') state.lines = lines.value;
+  renderPlans();
 }
 
-/** Agreed lines of every agreement the party belongs to (or GET /v1/lines on a server with it). */
+/** Agreed lines of every agreement the party belongs to. */
 async function fetchLines() {
-  let agreements;
-  try {
-    agreements = asList(await state.api.get('/v1/agreements'), 'agreements');
-  } catch (err) {
-    if (!(err instanceof ApiError && err.unavailable)) throw err;
-    return asList(await state.api.get('/v1/lines'), 'lines');
-  }
-  state.agreements = agreements;
-  const lists = await Promise.all(agreements.map((a) => state.api.get(`/v1/agreements/${encodeURIComponent(a.id)}/lines`)
-    .then((x) => asList(x, 'lines')).catch(() => [])));
+  const agreements = await state.api.get('/v1/agreements');
+  const lists = await Promise.all(agreements.map((a) => state.api.get(`/v1/agreements/${encodeURIComponent(a.id)}/lines`)));
   return lists.flat();
 }
 
-function renderConflicts(result) {
+/** Draw notices, overlaps, lines, the timeline and the Conflicts tab from the model. */
+function renderPlans() {
+  state.noticesById = new Map(state.notices.map((n) => [n.id, n]));
+  state.conflicts = normalizeConflicts(state.conflictList, state.noticesById);
+  state.lineNames = new Map(state.lines.map((l) => [String(l.id), l.name]));
+  overlays.setNotices(state.notices, state.conflicts.conflicting);
+  overlays.setOverlaps(state.conflicts.overlaps);
+  overlays.setLines(state.lines);
+  if (state.plansError) timeline.setUnavailable(state.plansError);
+  else timeline.setRows(timelineRows(state.notices, state.conflicts.overlaps, state.conflicts.conflicting));
+  renderConflicts();
+}
+
+/** A `notice` event ({id, version, state}): drop an ended notice, else read that one notice. */
+async function applyNoticeEvent(data) {
+  const id = String(data.id);
+  if (ENDED_NOTICE_STATES.has(data.state)) {
+    state.notices = state.notices.filter((n) => n.id !== id);
+  } else {
+    const known = state.noticesById.get(id);
+    if (known && known.version === data.version && known.state === data.state) return;
+    // The event names the notice only (no geometry): read it (one request).
+    state.notices = upsertById(state.notices, normalizeNotice(await state.api.get(`/v1/notices/${encodeURIComponent(id)}`)));
+  }
+  renderPlans();
+}
+
+/** A `conflict` event carries the whole ConflictPublic record: apply it as is. */
+function applyConflictEvent(data) {
+  state.conflictList = upsertById(state.conflictList, data);
+  renderPlans();
+}
+
+function conflictWhat(c, ov) {
+  if (c.kind === 'line') {
+    return ov.depth_nm === undefined ? t('crosses %(line)s', {line: ov.line_name})
+      : t('crosses %(line)s by %(depth)s', {line: ov.line_name, depth: nm(ov.depth_nm)});
+  }
+  return t('overlaps %(party)s', {party: c.counterpart});
+}
+
+function renderConflicts() {
   const root = $('tab-conflicts');
   const badge = $('conflict-badge');
   root.replaceChildren();
-  if (result.status === 'rejected') {
-    root.append(el('div', {class: 'unavailable'}, failureText(result.reason, 'Conflicts')));
+  if (state.conflictsError) {
+    root.append(el('div', {class: 'unavailable'}, state.conflictsError));
     badge.hidden = true;
     return;
   }
@@ -328,39 +404,70 @@ function renderConflicts(result) {
   badge.hidden = !items.length;
   badge.textContent = String(items.length);
   badge.classList.toggle('hot', items.length > 0);
-  if (!items.length) { root.append(el('div', {class: 'empty'}, 'No strategic conflicts')); return; }
+  if (!items.length) { root.append(el('div', {class: 'empty'}, t('No strategic conflicts'))); return; }
   for (const c of items) {
-    const nid = String(pick(c, 'notice_id', 'own_notice_id', 'notice') ?? '');
-    const n = state.noticesById.get(nid);
-    const cid = pick(c, 'id', 'conflict_id');
-    const ovs = state.conflicts.overlaps.filter((o) => o.conflict_id === cid);
-    const ov = ovs[0] || c.overlap || {};
-    const band = Number.isFinite(Number(ov.alt_lower_ft)) ? `${Math.round(ov.alt_lower_ft)}–${Math.round(ov.alt_upper_ft)} ft` : '';
-    const what = c.kind === 'line' ? `crosses ${ov.line_name || 'agreed line'}${ov.depth_nm ? ` by ${Number(ov.depth_nm).toFixed(1)} NM` : ''}`
-      : `overlaps ${pick(c, 'counterpart') || 'another party'}`;
-    root.append(el('div', {class: 'conf-item', 'data-testid': 'conflict-item', 'data-kind': c.kind || '', onclick: () => {
-      if (ovs.length && ovs[0].geometry) showRow({kind: 'overlap', overlap: ovs[0]}); else if (n) showRow({kind: 'notice', notice: n});
-    }},
-    el('div', {}, el('b', {}, n ? n.name : nid), ` ${what}`, c.late ? el('span', {class: 'escalated', style: 'margin-left:6px'}, 'LATE') : null),
-    el('div', {class: 'muted'}, `${band} · ${dhm(toMs(ov.start))} → ${dhm(toMs(ov.end))} · ${pick(c, 'outcome') || ''} · ${pick(c, 'status') || ''}`)));
+    const nid = c.own_notice_id === null ? null : String(c.own_notice_id);
+    const n = nid ? state.noticesById.get(nid) : null;
+    const ov = c.overlap || {};
+    const overlap = state.conflicts.overlaps.find((o) => o.conflict_id === String(c.id));
+    const band = Number.isFinite(ov.alt_lower_ft) ? `${ft(ov.alt_lower_ft)} – ${ft(ov.alt_upper_ft)}` : '';
+    const show = () => { if (overlap && overlap.geometry) showRow({kind: 'overlap', overlap}); else if (n) showRow({kind: 'notice', notice: n}); };
+    root.append(el('div', {class: 'conf-item', 'data-testid': 'conflict-item', 'data-kind': c.kind, 'data-conflict-id': c.id,
+      role: 'button', tabindex: 0, onclick: show, onkeydown: (ev) => { if (ev.key === 'Enter') show(); }},
+    el('div', {}, el('b', {translate: 'no'}, n ? n.name : (nid || t('no own notice'))), ` ${conflictWhat(c, ov)}`,
+      c.late ? el('span', {class: 'escalated', style: 'margin-left:6px'}, t('LATE')) : null),
+    el('div', {class: 'muted'}, `${band} · ${dhm(toMs(ov.start))} → ${dhm(toMs(ov.end))} · ${t(c.outcome)} · ${t(c.status)}`),
+    el('div', {}, el('button', {type: 'button', class: 'small', 'data-testid': 'conflict-message',
+      onclick: (ev) => { ev.stopPropagation(); hotline.messageAbout(conflictSubject(c, n)); }}, t('Message about this')))));
   }
+}
+
+/** What "Message about this" on a notice prefills (its volume clicked on the map). */
+function noticeSubject(n, vol) {
+  const ring = footprintRing(vol.footprint);
+  const alt = vol.altitude;
+  // Flight levels are hundreds of feet of pressure altitude; WGS-84 heights are not feet AMSL: left blank.
+  const band = alt.reference === 'fl' ? {lower_ft: alt.lower * 100, upper_ft: alt.upper * 100, reference: 'fl'}
+    : alt.reference === 'm_w84' ? null : {lower_ft: alt.lower, upper_ft: alt.upper, reference: 'ft_amsl'};
+  return {kind: 'notice', noticeId: n.id, noticeName: n.name, counterpart: null, band,
+    start: vol.start, end: vol.end, geometry: ring ? {type: 'Polygon', coordinates: [ring]} : null};
+}
+hooks.noticeSubject = noticeSubject;
+
+/** What "Message about this" on a conflict prefills. */
+function conflictSubject(c, n) {
+  const ov = c.overlap || {};
+  return {kind: 'conflict', conflictId: String(c.id), noticeId: n ? n.id : null, noticeName: n ? n.name : null,
+    counterpart: c.counterpart, band: {lower_ft: ov.alt_lower_ft, upper_ft: ov.alt_upper_ft},
+    start: ov.start, end: ov.end, geometry: ov.geometry || null};
+}
+
+/** The subject id an event is about (for the event log the browser tests read). */
+function eventKey(kind, data) {
+  if (kind === 'conflict' || kind === 'notice') return String(data.id);
+  if (kind === 'alert' && data.alert) return String(data.alert.id);
+  if (data.message) return String(data.message.id);
+  return data.message_id ? String(data.message_id) : null;
 }
 
 function onStreamEvent(kind, data) {
   state.lastUpdateMs = Date.now();
-  if (kind === 'picture') {
-    if (data && (Array.isArray(data) || asList(data, 'tracks', 'aircraft').length)) applyPicture(data, true);
-    else refreshPicture();
-  } else if (kind === 'alert') {
-    refreshPicture();
-    refreshAlerts(true);
-  } else if (kind === 'notice' || kind === 'conflict') {
-    refreshPlans();
-  } else if (kind === 'message' || kind === 'channel') {
-    hotline.refresh();
-  } else if (kind === 'ledger') {
-    ledger.refresh();
-  }
+  hooks.events.push({kind, key: eventKey(kind, data), atMs: Date.now()});
+  if (hooks.events.length > 1000) hooks.events.splice(0, 500);
+  if (kind === 'picture') applyPicture(data);
+  else if (kind === 'alert') applyAlertEvent(data);
+  else if (kind === 'conflict') applyConflictEvent(data);
+  else if (kind === 'notice') applyNoticeEvent(data).catch((err) => toast(`notice ${data.id}: ${err.message}`));
+  else if (kind === 'message' || kind === 'channel') hotline.applyEvent(kind, data);
+}
+
+/** While the stream is down, poll what it would have pushed (it replays on reconnect anyway). */
+function pollWhileDown() {
+  if (!stream || stream.isOpen()) return;
+  const now = Date.now();
+  if (now - state.lastPollMs.picture > 2000) { state.lastPollMs.picture = now; refreshPicture(); }
+  if (now - state.lastPollMs.plans > 15000) { state.lastPollMs.plans = now; refreshPlans(); }
+  if (now - state.lastPollMs.hotline > 10000) { state.lastPollMs.hotline = now; hotline.refresh(); }
 }
 
 // ---------------------------------------------------------------- map focus
@@ -377,24 +484,21 @@ function showRow(row) {
   if (row.kind === 'overlap' && row.overlap && row.overlap.geometry) {
     const layer = L.geoJSON(row.overlap.geometry);
     if (layer.getBounds().isValid()) map.flyToBounds(layer.getBounds().pad(0.5), {duration: 0.5});
+    overlays.flashOverlap(row.overlap.conflict_id);
     return;
   }
   const n = row.notice;
   if (!n) return;
-  const bounds = L.latLngBounds([]);
-  overlays.notices.eachLayer((l) => { if (l.getBounds) bounds.extend(l.getBounds()); });
-  const layers = [];
-  overlays.notices.eachLayer((l) => layers.push(l));
-  // Find this notice's polygons by tooltip name; fall back to all notices.
-  const own = layers.filter((l) => l.getTooltip() && l.getTooltip().getContent().includes(`>${n.name}<`));
-  const b = own.length ? own.reduce((acc, l) => acc.extend(l.getBounds()), L.latLngBounds([])) : bounds;
+  const layers = overlays.noticeLayers(n.id);
+  const b = layers.reduce((acc, l) => acc.extend(l.getBounds()), L.latLngBounds([]));
   if (b.isValid()) map.flyToBounds(b.pad(0.3), {duration: 0.5});
-  for (const l of own) l.openTooltip(l.getBounds().getCenter());
+  for (const l of layers) l.openTooltip(l.getBounds().getCenter());
 }
+hooks.showRow = showRow;
 
 /** Fit the whole picture: own aircraft, disclosed aircraft, notices and the selected geometry. */
 function fitAll() {
-  const b = L.latLngBounds([...aircraft._own, ...aircraft._others].map((t) => [t.lat, t.lon]));
+  const b = L.latLngBounds([...aircraft._own, ...aircraft._others].map((tr) => [tr.lat, tr.lon]));
   if (overlays.noticeBounds) b.extend(overlays.noticeBounds);
   overlays.conflict.eachLayer((l) => { if (l.getBounds) b.extend(l.getBounds()); else if (l.getLatLng) b.extend(l.getLatLng()); });
   if (b.isValid()) map.fitBounds(b.pad(0.08), {maxZoom: 9, animate: false, paddingTopLeft: [20, 40]});
@@ -402,7 +506,7 @@ function fitAll() {
 hooks.fitAll = fitAll;
 
 function fitInitial() {
-  const pts = aircraft._own.map((t) => [t.lat, t.lon]);
+  const pts = aircraft._own.map((tr) => [tr.lat, tr.lon]);
   const b = L.latLngBounds(pts);
   if (overlays.noticeBounds) b.extend(overlays.noticeBounds);
   if (b.isValid()) map.fitBounds(b.pad(0.15), {maxZoom: 9, animate: false});
@@ -418,19 +522,29 @@ function renderStatus() {
   const since = (Date.now() - state.lastUpdateMs) / 1000;
   const pictureAge = (Date.now() - state.lastPictureMs) / 1000;
   dot.className = `dot ${live ? 'live' : 'down'}`;
-  dot.title = live ? 'live stream connected' : 'live stream disconnected';
-  if (state.pictureUnavailable) ageEl.textContent = 'picture unavailable';
-  else ageEl.textContent = Number.isFinite(pictureAge) ? `picture ${hms(state.pictureTimeMs)} (${age(pictureAge)} ago)` : 'no picture yet';
+  dot.title = live ? t('live stream connected') : t('live stream disconnected');
+  dot.textContent = live ? '●' : '○';
+  if (state.pictureUnavailable) ageEl.textContent = t('picture unavailable');
+  else if (Number.isFinite(pictureAge)) ageEl.textContent = t('picture %(time)s (%(age)s ago)', {time: hms(state.pictureTimeMs), age: ageText(pictureAge)});
+  else ageEl.textContent = t('no picture yet');
   ageEl.classList.toggle('stale', !(pictureAge < STALE_S));
   const down = stream && stream.everOpened && !live && stream.downForMs() > 1500;
   const stale = Number.isFinite(state.lastPictureMs) && pictureAge > STALE_S && !state.pictureUnavailable;
   if (down || stale) {
-    const last = Number.isFinite(state.lastUpdateMs) ? `${hms(state.lastUpdateMs + (serverNow() - Date.now()))} (${age(since)} ago)` : 'never';
-    banner.textContent = `${down ? 'LIVE STREAM LOST' : 'PICTURE STALE'} — last update ${last} — reconnecting…`;
+    const last = Number.isFinite(state.lastUpdateMs)
+      ? t('%(time)s (%(age)s ago)', {time: hms(state.lastUpdateMs + (serverNow() - Date.now())), age: ageText(since)}) : t('never');
+    banner.textContent = t('%(what)s — last update %(last)s — reconnecting…', {what: down ? t('LIVE STREAM LOST') : t('PICTURE STALE'), last});
     banner.hidden = false;
   } else {
     banner.hidden = true;
   }
+}
+
+/** An age in words in the current language: "4 s", "3 min", "2 h". */
+function ageText(seconds) {
+  const a = age(seconds);
+  const [n, unit] = a.split(' ');
+  return unit ? t(`%(n)s ${unit}`, {n}) : a;
 }
 
 function tickClock() {
@@ -439,7 +553,7 @@ function tickClock() {
 
 // ---------------------------------------------------------------- boot
 
-function boot() {
+async function boot() {
   setInterval(tickClock, 250);
   tickClock();
   for (const b of document.querySelectorAll('.signout')) b.addEventListener('click', signOut);
@@ -449,6 +563,10 @@ function boot() {
     tone.unlock(); // a user gesture: allow the alert tone later
     signIn($('signin-key').value.trim());
   });
+  for (const b of document.querySelectorAll('.signin .lang-btn')) {
+    b.addEventListener('click', () => chooseLanguage(b.dataset.lang).catch((err) => toast(err.message)));
+  }
+  await setLanguage(rememberedLanguage()).catch((err) => toast(err.message));
   // `make demo` prints URLs with the key in the fragment (never sent to the server): take it once.
   const m = location.hash.match(/key=([^&]+)/);
   if (m) {

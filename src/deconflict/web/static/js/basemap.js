@@ -8,6 +8,9 @@
 // along the map's bottom edge. Lines (borders, coasts) are split where they jump.
 
 /* global L, topojson */
+import {t, onLanguage} from './i18n.js';
+
+const nmText = (v) => t('%(value)s NM', {value: v});
 
 const POLE_LAT = -89.5;
 
@@ -169,7 +172,15 @@ export async function addBasemap(map, {base = 'static/vendor/', detailZoom = 4} 
     else { map.removeLayer(grat.fine); if (!map.hasLayer(grat.coarse)) grat.coarse.addTo(map); }
   };
 
-  L.control.scale({imperial: false, metric: true, position: 'bottomleft', maxWidth: 160}).addTo(map);
+  // Metric scale with the unit in the reader's language (Leaflet's own writes "km" / "m").
+  const MetricScale = L.Control.Scale.extend({
+    _updateMetric(maxMeters) {
+      const meters = this._getRoundNum(maxMeters);
+      const label = meters < 1000 ? t('%(value)s m', {value: meters}) : t('%(value)s km', {value: meters / 1000});
+      this._updateScale(this._mScale, label, meters / maxMeters);
+    },
+  });
+  new MetricScale({imperial: false, metric: true, position: 'bottomleft', maxWidth: 160}).addTo(map);
   // Nautical-mile scale beside the metric one (Leaflet has no NM option).
   const NmScale = L.Control.extend({
     onAdd() {
@@ -186,10 +197,11 @@ export async function addBasemap(map, {base = 'static/vendor/', detailZoom = 4} 
       const pow = 10 ** Math.floor(Math.log10(nm));
       const nice = [5, 2, 1].map((k) => k * pow).find((v) => v <= nm) || pow;
       this._line.style.width = `${Math.round((160 * nice) / nm)}px`;
-      this._line.textContent = `${nice} NM`;
+      this._line.textContent = nmText(nice);
     },
   });
-  new NmScale({position: 'bottomleft'}).addTo(map);
+  const nmScale = new NmScale({position: 'bottomleft'}).addTo(map);
+  onLanguage(() => { nmScale._update(); map.fire('move'); });
 
   layers.coarse = await load('countries-110m.json');
   map.on('zoomend', update);

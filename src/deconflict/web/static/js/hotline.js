@@ -1,58 +1,193 @@
-// Hotline panel: threads with their messages (rendered by the server in the chosen language),
-// precedence, acknowledgement countdowns and escalation; a form per template built from
-// GET /v1/hotline/templates; one-click acknowledgement of incoming messages.
+// Hotline panel: threads with their messages, precedence, acknowledgement countdowns and escalation;
+// a form per template (human labels, units and help in the reader's language, points picked on the
+// map, the server's field errors shown next to the field); "Message about this" prefills it from an
+// alert, a conflict or a notice. Messages are rendered in the browser from their structured fields
+// with the hotline's own catalogue (the same translations the server renders with), so a message
+// that arrives as one stream event is shown at once, in whichever language this reader chose.
 
-import {el, asList, pick, toMs, hms, countdown, serverNow} from './util.js';
+import {el, toMs, countdown, serverNow, hms} from './util.js';
 import {failureText, ApiError} from './api.js';
-import {partyMatches} from './model.js';
+import {partyMatches, upsertById} from './model.js';
+import {t, N_, has, hotlineLabel, num, language} from './i18n.js';
 
 const PRECEDENCES = ['routine', 'priority', 'immediate', 'flash'];
+const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$/;
 
-/** Flatten a template description into [{name, label, type, required, enum, help}] (dotted names). */
-export function templateFields(tpl) {
-  const out = [];
-  const list = tpl.fields;
-  if (Array.isArray(list)) {
-    for (const f of list) {
-      if (typeof f === 'string') { out.push({name: f, label: f, type: 'string'}); continue; }
-      out.push({
-        name: f.name || f.field || f.key, label: f.label || f.title || f.name, type: f.type || 'string',
-        required: Boolean(f.required), enum: f.enum || f.choices || f.options || null, help: f.help || f.description || '',
-        example: f.example,
-      });
-    }
-    return out;
+// ------------------------------------------------------------------ rendering (hotline/render.py)
+
+const fmtPad = new Map();
+function padded(value, intDigits, fracDigits) {
+  const key = `${language()}:${intDigits}:${fracDigits}`;
+  if (!fmtPad.has(key)) {
+    fmtPad.set(key, new Intl.NumberFormat(language() === 'ru' ? 'ru-RU' : 'en-US', {minimumIntegerDigits: intDigits,
+      minimumFractionDigits: fracDigits, maximumFractionDigits: fracDigits, useGrouping: false}));
   }
-  const schema = tpl.schema || tpl.json_schema || (list && typeof list === 'object' ? list : null);
-  if (!schema) return out;
-  const defs = schema.$defs || schema.definitions || {};
-  const resolve = (s) => {
-    if (s && s.$ref) return resolve(defs[s.$ref.split('/').pop()] || {});
-    if (s && s.allOf && s.allOf.length === 1) return resolve({...s, ...s.allOf[0], allOf: undefined});
-    if (s && s.anyOf) {
-      const nonNull = s.anyOf.filter((x) => x.type !== 'null');
-      if (nonNull.length === 1) return {...resolve(nonNull[0]), title: s.title, description: s.description, default: s.default};
+  return fmtPad.get(key).format(value);
+}
+
+function pattern(key, params) {
+  const text = hotlineLabel('formats', key) || key;
+  return text.replace(/%\((\w+)\)s/g, (_, k) => String(params[k] ?? ''));
+}
+
+/** Up to 2 decimals, no trailing zeros (Babel "#,##0.##"). */
+function num2(value) {
+  const rounded = Math.round(value * 100) / 100;
+  return num(rounded, Number.isInteger(rounded) ? 0 : Math.round(rounded * 10) === rounded * 10 ? 1 : 2);
+}
+
+export function utcText(ms) {
+  const d = new Date(ms);
+  const iso = d.toISOString();
+  return d.getUTCSeconds() ? `${iso.slice(0, 10)} ${iso.slice(11, 19)}Z` : `${iso.slice(0, 10)} ${iso.slice(11, 16)}Z`;
+}
+
+function position(p) {
+  const lat = pattern(p.lat_deg >= 0 ? 'lat_n' : 'lat_s', {deg: padded(Math.abs(p.lat_deg), 1, 4)});
+  const lon = pattern(p.lon_deg >= 0 ? 'lon_e' : 'lon_w', {deg: padded(Math.abs(p.lon_deg), 3, 4)});
+  return `${lat}, ${lon}`;
+}
+
+const feet = (v) => t('%(value)s ft', {value: num(v, 0)});
+
+/** One field value formatted like the server's `format_value` (units from the field name). */
+export function formatValue(name, value) {
+  if (value === null || value === undefined) return '';
+  if (Array.isArray(value)) return value.map((v) => formatValue(name, v)).join(', ');
+  if (typeof value === 'object') {
+    if ('lat_deg' in value && 'lon_deg' in value) return position(value);
+    if ('center' in value && 'radius_nm' in value) {
+      return pattern('circle', {radius: pattern('nm', {value: num2(value.radius_nm)}), center: position(value.center)});
     }
-    return s || {};
+    if ('lower_ft' in value && 'upper_ft' in value) {
+      if (value.reference === 'fl') {
+        const fl = (v) => String(Math.round(v / 100)).padStart(3, '0');
+        return pattern('band_fl', {lower: fl(value.lower_ft), upper: fl(value.upper_ft)});
+      }
+      return pattern('band_amsl', {lower: feet(value.lower_ft), upper: feet(value.upper_ft)});
+    }
+    return JSON.stringify(value);
+  }
+  if (typeof value === 'string') {
+    if (ISO_TIME.test(value)) return utcText(toMs(value));
+    return hotlineLabel('values', value) ?? value;
+  }
+  if (typeof value === 'number') {
+    if (name.endsWith('_nm')) return pattern('nm', {value: num2(value)});
+    if (name.endsWith('_ft')) return feet(value);
+    if (name.endsWith('_mhz')) return t('%(value)s MHz', {value: num2(value)});
+    return num2(value);
+  }
+  return String(value);
+}
+
+/** A message (server JSON) -> {title, precedence, header: [{label, value}], lines: [...]}. */
+export function renderMessage(m, order = null) {
+  const h = (k) => hotlineLabel('headers', k) || k;
+  const header = [
+    {label: h('from'), value: m.sender.name},
+    {label: h('to'), value: m.recipient.name},
+    {label: h('sent'), value: utcText(toMs(m.created_at))},
+  ];
+  if (m.ack_deadline) header.push({label: h('ack_deadline'), value: utcText(toMs(m.ack_deadline))});
+  else header.push({label: h('queued'), value: '—'});
+  if (m.attachment) {
+    header.push({label: h('attachment'), value: `${hotlineLabel('values', m.attachment.kind) || m.attachment.kind} ${m.attachment.ref}`});
+  }
+  const names = order ? [...order.filter((k) => k in m.fields), ...Object.keys(m.fields).filter((k) => !order.includes(k))]
+    : Object.keys(m.fields);
+  const lines = [];
+  for (const name of names) {
+    const value = m.fields[name];
+    if (value === null || value === undefined || (Array.isArray(value) && !value.length)) continue;
+    lines.push({label: hotlineLabel('fields', name) || name, value: formatValue(name, value)});
+  }
+  return {
+    title: hotlineLabel('templates', m.template) || m.template,
+    precedence: hotlineLabel('values', m.precedence) || m.precedence.toUpperCase(),
+    header, lines,
+    freeTextLabel: m.free_text ? h('free_text') : null,
   };
-  const walk = (s, prefix, requiredSet, depth) => {
-    const props = s.properties || {};
-    for (const [key, raw] of Object.entries(props)) {
-      const sub = resolve(raw);
+}
+
+// ------------------------------------------------------------------ template forms
+
+/** Labels of the parts of a structured field (Position, Area, AltitudeBand). */
+const PART_LABELS = {
+  lat_deg: N_('latitude'), lon_deg: N_('longitude'), radius_nm: N_('radius'), lower_ft: N_('lower limit'),
+  upper_ft: N_('upper limit'), reference: N_('vertical reference'), center: N_('centre'),
+};
+const UNIT_OF = (name) => (name.endsWith('_deg') ? '°' : name.endsWith('_nm') ? t('NM') : name.endsWith('_ft') ? t('ft')
+  : name.endsWith('_mhz') ? t('MHz') : '');
+/** Help shown under a field (English message ids, translated). */
+const HELP = {
+  position: N_('Decimal degrees, north and east positive. “Pick on map”, then click the map.'),
+  entry_point: N_('Decimal degrees, north and east positive. “Pick on map”, then click the map.'),
+  area: N_('A circle: its centre in decimal degrees and its radius in nautical miles. “Pick on map” sets the centre.'),
+  altitude: N_('Feet above mean sea level; with reference FL the limits are pressure altitudes in feet (FL250 = 25000).'),
+  callsigns: N_('Call signs separated by commas.'),
+  assistance: N_('One or more, separated by commas.'),
+  conflict_ref: N_('The conflict id as listed in the Conflicts tab.'),
+  notice_ref: N_('The notice id.'),
+  ref_message_id: N_('The id of the message this refers to.'),
+  track_ref: N_('A track id or an alert handle as shown on the map.'),
+  other_track_ref: N_('The other aircraft as shown on the map (its alert handle).'),
+  affected_track_ref: N_('The affected aircraft as shown on the map.'),
+  hmd_nm: N_('Predicted horizontal miss distance at the closest point, nautical miles.'),
+  vmd_ft: N_('Predicted vertical miss distance at the closest point, feet.'),
+  altitude_ft: N_('Feet above mean sea level.'),
+  frequency_low_mhz: N_('Megahertz.'),
+  frequency_high_mhz: N_('Megahertz.'),
+  proposed_action: N_('Tactical request (from an alert): position, altitude, closest approach, both miss distances and this action. Plan conflict: the conflict reference, altitude band and window instead.'),
+};
+const DATETIME_HELP = N_('UTC, for example 2026-12-05T14:30Z.');
+
+function resolve(schema, s) {
+  const defs = schema.$defs || {};
+  if (s && s.$ref) return resolve(schema, defs[s.$ref.split('/').pop()]);
+  if (s && s.anyOf) {
+    const nonNull = s.anyOf.filter((x) => x.type !== 'null');
+    if (nonNull.length === 1) return {...resolve(schema, nonNull[0]), nullable: true};
+  }
+  return s;
+}
+
+/**
+ * A template's schema -> the form's inputs [{name (dotted path), top, type, required, enum, unit, items}].
+ * Structured values (Position, Area, AltitudeBand) become one input per part.
+ */
+export function templateFields(tpl) {
+  const schema = tpl.schema;
+  const out = [];
+  const walk = (s, prefix, top, required, depth) => {
+    const req = new Set(s.required || []);
+    for (const [key, raw] of Object.entries(s.properties || {})) {
+      const sub = resolve(schema, raw);
       const name = prefix ? `${prefix}.${key}` : key;
-      if (sub.type === 'object' && sub.properties && depth < 2) {
-        walk(sub, name, new Set(sub.required || []), depth + 1);
+      const isRequired = required && req.has(key);
+      if (sub.type === 'object' && sub.properties && depth < 3) {
+        walk(sub, name, top || key, isRequired || (!prefix && req.has(key)), depth + 1);
         continue;
       }
-      out.push({
-        name, label: raw.title || sub.title || name, type: sub.format === 'date-time' ? 'datetime' : sub.type || 'string',
-        required: requiredSet.has(key), enum: sub.enum || null, help: raw.description || sub.description || '',
-        items: sub.items ? resolve(sub.items) : null, example: sub.examples ? sub.examples[0] : undefined,
-      });
+      out.push({name, top: top || key, part: prefix ? key : null, required: prefix ? isRequired : req.has(key),
+        type: sub.format === 'date-time' ? 'datetime' : sub.type, enum: sub.enum || null,
+        items: sub.items ? resolve(schema, sub.items) : null, default: sub.default ?? raw.default});
     }
   };
-  walk(resolve(schema), '', new Set(resolve(schema).required || []), 0);
+  walk(schema, '', null, true, 0);
   return out;
+}
+
+/** Human label of a form input: "Area — centre latitude (°)". */
+export function fieldLabel(f) {
+  const topLabel = hotlineLabel('fields', f.top) || f.top;
+  let label = topLabel;
+  if (f.part) {
+    const parts = f.name.split('.').slice(1).map((p) => t(PART_LABELS[p] || p));
+    label = `${topLabel} — ${parts.join(' ')}`;
+  }
+  const unit = UNIT_OF(f.name);
+  return unit ? `${label} (${unit})` : label;
 }
 
 function setPath(obj, dotted, value) {
@@ -64,85 +199,169 @@ function setPath(obj, dotted, value) {
 
 function coerce(field, text) {
   if (text === '') return undefined;
-  if (field.type === 'integer') return parseInt(text, 10);
-  if (field.type === 'number') return Number(text);
+  if (field.type === 'integer') return Number(text.replace(',', '.'));
+  if (field.type === 'number') return Number(text.replace(/\s/g, '').replace(',', '.'));
   if (field.type === 'boolean') return text === 'true';
-  if (field.type === 'array') {
-    const parts = text.split(',').map((s) => s.trim()).filter(Boolean);
-    if (field.items && (field.items.type === 'number' || field.items.type === 'integer')) return parts.map(Number);
-    if (field.items && field.items.type === 'array') {
-      try { return JSON.parse(text); } catch { return parts; }
-    }
-    return parts;
-  }
+  if (field.type === 'array') return text.split(',').map((s) => s.trim()).filter(Boolean);
   if (field.type === 'datetime') {
-    const ms = Date.parse(text.endsWith('Z') || text.includes('+') ? text : `${text}Z`);
-    return Number.isFinite(ms) ? new Date(ms).toISOString().replace('.000Z', 'Z') : text;
-  }
-  if (field.type === 'object') {
-    try { return JSON.parse(text); } catch { return text; }
+    const ms = Date.parse(/Z$|[+-]\d\d:\d\d$/.test(text) ? text : `${text}Z`);
+    return Number.isFinite(ms) ? new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z') : text;
   }
   return text;
 }
 
+const isoMinute = (ms) => new Date(ms).toISOString().slice(0, 16) + 'Z';
+const round = (v, d) => Math.round(v * 10 ** d) / 10 ** d;
+
+/** Centroid and enclosing radius (NM) of a GeoJSON polygon's outer ring. */
+function geometryCircle(geometry) {
+  if (!geometry) return null;
+  const ring = geometry.type === 'Polygon' ? geometry.coordinates[0]
+    : geometry.type === 'MultiPolygon' ? geometry.coordinates[0][0] : null;
+  if (!ring || !ring.length) return null;
+  const lon = ring.reduce((a, p) => a + p[0], 0) / ring.length;
+  const lat = ring.reduce((a, p) => a + p[1], 0) / ring.length;
+  const r = Math.max(...ring.map((p) => Math.hypot((p[0] - lon) * 60 * Math.cos(lat * Math.PI / 180), (p[1] - lat) * 60)));
+  return {lat, lon, radiusNm: Math.max(0.5, Math.ceil(r * 10) / 10)};
+}
+
+/** What "Message about this" fills in: {template, recipient, subject, attachment, values: {path: value}}. */
+export function prefillFor(subject) {
+  const values = {};
+  let template = 'request_to_deconflict';
+  let attachment = null;
+  let title = '';
+  if (subject.kind === 'alert') {
+    if (subject.ownCallsign && /^[A-Z0-9][A-Z0-9-]{1,11}$/.test(subject.ownCallsign)) values.own_callsign = subject.ownCallsign;
+    if (subject.otherHandle) values.other_track_ref = subject.otherHandle;
+    if (subject.position) {
+      values['position.lat_deg'] = round(subject.position.lat, 4);
+      values['position.lon_deg'] = round(subject.position.lon, 4);
+    }
+    if (Number.isFinite(subject.altitudeFt)) values.altitude_ft = Math.round(subject.altitudeFt);
+    if (Number.isFinite(subject.cpaMs)) values.time_of_closest_approach = isoMinute(subject.cpaMs);
+    if (Number.isFinite(subject.hmdNm)) values.hmd_nm = round(subject.hmdNm, 2);
+    if (Number.isFinite(subject.vmdFt)) values.vmd_ft = Math.round(subject.vmdFt);
+    // A tactical request: position, altitude, closest approach and miss distances from the alert;
+    // the proposed action is the officer's choice (the band and window belong to plan conflicts).
+    attachment = {kind: 'alert', ref: subject.alertId};
+    title = t('Alert %(id)s', {id: subject.alertId});
+  } else if (subject.kind === 'conflict') {
+    values.conflict_ref = subject.conflictId;
+    const c = geometryCircle(subject.geometry);
+    if (c) { values['position.lat_deg'] = round(c.lat, 4); values['position.lon_deg'] = round(c.lon, 4); }
+    if (Number.isFinite(subject.band.lower_ft)) {
+      values['altitude.lower_ft'] = subject.band.lower_ft;
+      values['altitude.upper_ft'] = subject.band.upper_ft;
+    }
+    if (subject.start) values.valid_from = isoMinute(toMs(subject.start));
+    if (subject.end) values.valid_to = isoMinute(toMs(subject.end));
+    attachment = {kind: 'conflict', ref: subject.conflictId};
+    title = t('Conflict with %(party)s', {party: subject.counterpart});
+  } else if (subject.kind === 'notice') {
+    template = 'activity_notification';
+    values.notice_ref = subject.noticeId;
+    const c = geometryCircle(subject.geometry);
+    if (c) {
+      values['area.center.lat_deg'] = round(c.lat, 4);
+      values['area.center.lon_deg'] = round(c.lon, 4);
+      values['area.radius_nm'] = c.radiusNm;
+    }
+    if (subject.band) {
+      values['altitude.lower_ft'] = subject.band.lower_ft;
+      values['altitude.upper_ft'] = subject.band.upper_ft;
+      if (subject.band.reference === 'fl') values['altitude.reference'] = 'fl';
+    }
+    if (subject.start) values.start = isoMinute(toMs(subject.start));
+    if (subject.end) values.end = isoMinute(toMs(subject.end));
+    attachment = {kind: 'notice', ref: subject.noticeId};
+    title = t('Notice %(name)s', {name: subject.noticeName});
+  }
+  return {template, recipientName: subject.counterpart || null, subject: title, attachment, values};
+}
+
+/** The server's validation reasons (pydantic's wording) in the reader's language; others as sent. */
+const REASONS = [
+  [/^Field required$/, () => t('Required.')],
+  [/^Input should be less than or equal to (-?[\d.]+)$/, (m) => t('At most %(n)s.', {n: num2(Number(m[1]))})],
+  [/^Input should be greater than or equal to (-?[\d.]+)$/, (m) => t('At least %(n)s.', {n: num2(Number(m[1]))})],
+  [/^Input should be less than (-?[\d.]+)$/, (m) => t('Less than %(n)s.', {n: num2(Number(m[1]))})],
+  [/^Input should be greater than (-?[\d.]+)$/, (m) => t('More than %(n)s.', {n: num2(Number(m[1]))})],
+  [/^Input should be a valid (number|integer)/, () => t('A number is required.')],
+  [/^Input should be a valid datetime/, () => t('A UTC date and time is required (2026-12-05T14:30Z).')],
+  [/^String should match pattern/, () => t('Not in the expected format.')],
+  [/^String should have at (most|least)/, () => t('Wrong length.')],
+  [/^Input should be /, () => t('Choose one of the listed values.')],
+];
+export function reasonText(reason) {
+  for (const [re, fn] of REASONS) {
+    const m = re.exec(String(reason));
+    if (m) return fn(m);
+  }
+  return String(reason);
+}
+
+// ------------------------------------------------------------------ panel
+
 export class HotlinePanel {
-  constructor(root, badge, {api, me, lang, onError}) {
+  constructor(root, badge, {api, me, onError, onPick = () => {}, showTab = () => {}}) {
     this.root = root;
     this.badge = badge;
     this.api = api;
     this.me = me;
-    this.lang = lang;
     this.onError = onError;
+    this.onPick = onPick;
+    this.showTab = showTab;
     this.templates = null;
-    this.templatesLang = null;
     this.threads = [];
-    this.formTemplate = null;
-    this.formOpen = false;
+    this.messages = new Map(); // thread id -> [message]
+    this.recipients = [];
+    this.form = null; // {template, replyTo, prefill, values, errors}
     this.status = '';
+    this.picking = null;
     this.busy = false;
     this.countdowns = [];
     setInterval(() => this.tick(), 500);
   }
 
+  /** Load templates, threads, channels and the recent threads' messages (HTTP). */
   async refresh() {
     if (this.busy) return;
     this.busy = true;
     try {
-      const lang = this.lang();
-      if (!this.templates || this.templatesLang !== lang) {
+      if (!this.templates) {
         try {
-          this.templates = asList(await this.api.get(`/v1/hotline/templates?lang=${lang}`), 'templates');
-          this.templatesLang = lang;
+          this.templates = await this.api.get('/v1/hotline/templates');
         } catch (err) {
           this.templates = [];
-          this.templatesError = failureText(err, 'Templates');
+          this.templatesError = failureText(err, t('Templates'));
         }
       }
       let threads;
       try {
-        threads = asList(await this.api.get(`/v1/hotline/threads?lang=${lang}`), 'threads');
+        threads = await this.api.get('/v1/hotline/threads');
       } catch (err) {
-        this.renderError(failureText(err, 'Hotline'));
+        this.error = failureText(err, t('Hotline'));
+        this.render();
         return;
       }
+      this.error = null;
       const recipients = new Map();
       try {
-        for (const c of asList(await this.api.get('/v1/hotline/channels'), 'channels')) {
-          const o = c.other_party || {};
-          if (o.id) recipients.set(String(o.id), {id: String(o.id), name: o.name || o.id, state: c.state});
+        for (const c of await this.api.get('/v1/hotline/channels')) {
+          recipients.set(String(c.other_party.id), {id: String(c.other_party.id), name: c.other_party.name, state: c.state});
         }
       } catch { /* channels are optional: recipients also come from threads */ }
+      for (const th of threads) {
+        const o = th.other_party;
+        if (!recipients.has(String(o.id))) recipients.set(String(o.id), {id: String(o.id), name: o.name, state: 'active'});
+      }
       // Messages of the most recent threads (the list is "latest first").
-      for (const t of threads.slice(0, 12)) {
-        const o = t.other_party || {};
-        if (o.id && !recipients.has(String(o.id))) recipients.set(String(o.id), {id: String(o.id), name: o.name || o.id});
-        if (Array.isArray(t.messages)) continue;
+      for (const th of threads.slice(0, 12)) {
         try {
-          t.messages = asList(await this.api.get(
-            `/v1/hotline/messages?thread=${encodeURIComponent(t.id)}&lang=${lang}`), 'messages');
+          this.messages.set(th.id, await this.api.get(`/v1/hotline/messages?thread=${encodeURIComponent(th.id)}`));
         } catch (err) {
-          t.messages = [];
-          t.error = failureText(err, 'Messages');
+          th.error = failureText(err, t('Messages'));
         }
       }
       this.recipients = [...recipients.values()];
@@ -153,161 +372,314 @@ export class HotlinePanel {
     }
   }
 
-  renderError(text) {
-    this.root.replaceChildren(el('div', {class: 'unavailable', 'data-testid': 'hotline-unavailable'}, text));
-    this.badge.hidden = true;
+  // ---------------------------------------------------------------- stream events
+
+  /** Apply a `message`, `channel` or hotline `alert` event payload to the panel's model. */
+  applyEvent(kind, data) {
+    if (kind === 'message' && (data.type === 'message' || data.type === 'message_delivered')) {
+      this.upsertMessage(data.message);
+      if (data.type === 'message') this.status = t('new message %(time)s', {time: hms(serverNow())});
+    } else if (data.type === 'ack') {
+      const m = this.findMessage(data.message_id);
+      if (m) {
+        m.acks = [...m.acks.filter((a) => a.party !== data.party), {party: data.party, answer: data.answer, at: data.at, reason: data.reason}];
+        m.state = 'acknowledged';
+      }
+    } else if (data.type === 'escalation') {
+      const m = this.findMessage(data.message_id);
+      if (m && !m.escalations.some((e) => e.level === data.level)) {
+        m.escalations = [...m.escalations, {level: data.level, target: data.target, due_at: data.due_at, at: data.at}];
+      }
+    } else if (data.type === 'incident') {
+      this.status = t('incident %(id)s: %(state)s', {id: String(data.incident_id).slice(0, 8), state: hotlineLabel('values', data.state) || data.state});
+    } else if (data.type === 'channel_state') {
+      for (const r of this.recipients) if (r.name === data.other_party) r.state = data.state;
+      this.status = t('channel with %(party)s: %(state)s', {party: data.other_party, state: hotlineLabel('values', data.state) || data.state});
+    } else if (data.type === 'comm_check') {
+      this.status = t('communications check %(n)s: answer by %(time)s', {n: data.sequence, time: hms(toMs(data.answer_by))});
+    } else if (data.type === 'comm_check_missed') {
+      this.status = t('communications check %(n)s not answered by %(party)s', {n: data.sequence, party: data.party});
+    }
+    this.render();
   }
 
+  findMessage(id) {
+    for (const list of this.messages.values()) {
+      const m = list.find((x) => x.id === id);
+      if (m) return m;
+    }
+    return null;
+  }
+
+  /** Insert or replace a message; a message of a thread not seen yet opens it (`subject` if known). */
+  upsertMessage(m, subject = null) {
+    const list = this.messages.get(m.thread_id) || [];
+    this.messages.set(m.thread_id, upsertById(list, m));
+    const known = this.threads.find((th) => th.id === m.thread_id);
+    // The stream's copy of our own message may arrive before the POST's answer: keep the subject.
+    if (known && subject && !known.subject) known.subject = subject;
+    if (!known) {
+      const other = this.isIncoming(m) ? m.sender : m.recipient;
+      this.threads = [{id: m.thread_id, subject, other_party: other, created_at: m.created_at, last_message_at: m.created_at}, ...this.threads];
+      if (!this.recipients.some((r) => r.id === String(other.id))) this.recipients.push({id: String(other.id), name: other.name, state: 'active'});
+    }
+  }
+
+  // ---------------------------------------------------------------- helpers
+
   isIncoming(msg) {
-    const to = msg.recipient && typeof msg.recipient === 'object' ? msg.recipient.id : msg.recipient;
-    if (to !== undefined && to !== null) return partyMatches(to, this.me);
-    const from = msg.sender && typeof msg.sender === 'object' ? msg.sender.id : msg.sender;
-    return from !== undefined && !partyMatches(from, this.me);
+    return partyMatches(msg.recipient.id, this.me) || partyMatches(msg.recipient.name, this.me);
   }
 
   isAckedByMe(msg) {
-    const acks = msg.acks || [];
-    return acks.some((a) => partyMatches(pick(a, 'party', 'party_id'), this.me));
+    return msg.acks.some((a) => partyMatches(a.party, this.me));
   }
 
-  isAcked(msg) {
-    return (msg.acks || []).length > 0;
+  templateOrder(name) {
+    const tpl = (this.templates || []).find((x) => x.name === name);
+    return tpl ? Object.keys(tpl.schema.properties || {}) : null;
   }
+
+  // ---------------------------------------------------------------- rendering
 
   render() {
     const frag = [];
     this.countdowns = [];
     let pending = 0;
-    const toolbar = el('div', {class: 'hl-toolbar'},
-      el('button', {type: 'button', 'data-testid': 'hotline-new', onclick: () => { this.formOpen = !this.formOpen; this.replyTo = null; this.render(); }},
-        this.formOpen ? 'Close form' : '✉ New message'),
-      el('span', {class: 'muted small', 'data-testid': 'hotline-status'}, this.status));
-    frag.push(toolbar);
-    if (this.formOpen) frag.push(this.renderForm());
-    if (!this.threads.length) frag.push(el('div', {class: 'empty'}, 'No hotline threads'));
-    const sortedThreads = [...this.threads].sort((a, b) => latest(b) - latest(a));
-    for (const t of sortedThreads) {
-      const msgs = [...(t.messages || [])].sort((a, b) => toMs(pick(a, 'created_at', 'sent_at')) - toMs(pick(b, 'created_at', 'sent_at')));
-      const box = el('div', {class: 'hl-thread', 'data-testid': 'hotline-thread', 'data-thread-id': t.id},
+    frag.push(el('div', {class: 'hl-toolbar'},
+      el('button', {type: 'button', 'data-testid': 'hotline-new', onclick: () => {
+        this.form = this.form ? null : {template: null, replyTo: null, prefill: null, errors: {}};
+        this.render();
+      }}, this.form ? t('Close form') : `✉ ${t('New message')}`),
+      el('span', {class: 'muted small', 'data-testid': 'hotline-status', 'aria-live': 'polite'}, this.status)));
+    if (this.error) frag.push(el('div', {class: 'unavailable', 'data-testid': 'hotline-unavailable'}, this.error));
+    if (this.form) frag.push(this.renderForm());
+    if (!this.threads.length && !this.error) frag.push(el('div', {class: 'empty'}, t('No hotline threads')));
+    const latest = (th) => Math.max(toMs(th.last_message_at) || 0, ...(this.messages.get(th.id) || []).map((m) => toMs(m.created_at)));
+    for (const th of [...this.threads].sort((a, b) => latest(b) - latest(a))) {
+      const msgs = [...(this.messages.get(th.id) || [])].sort((a, b) => toMs(a.created_at) - toMs(b.created_at));
+      const box = el('div', {class: 'hl-thread', 'data-testid': 'hotline-thread', 'data-thread-id': th.id},
         el('div', {class: 'hl-thread-head'},
-          el('span', {}, pick(t, 'subject', 'title') || `Thread ${String(t.id).slice(0, 8)}`),
-          el('span', {class: 'muted small'}, `with ${(t.other_party && (t.other_party.name || t.other_party.id)) || '?'} `,
+          // A subject the broker wrote is translated; one a duty officer typed is shown as written.
+          th.subject ? el('span', {translate: has(th.subject) ? null : 'no', 'data-testid': 'hotline-subject'}, t(th.subject))
+            : el('span', {}, msgs.length ? renderMessage(msgs[0]).title : t('Thread %(id)s', {id: String(th.id).slice(0, 8)})),
+          el('span', {class: 'muted small'}, t('with'), ' ', el('span', {translate: 'no'}, th.other_party.name), ' ',
             el('button', {type: 'button', class: 'small', 'data-testid': 'hotline-reply', onclick: () => {
-              this.replyTo = {threadId: t.id, recipient: t.other_party && t.other_party.id, subject: t.subject};
-              this.formOpen = true;
-              this.root.querySelector('.hl-form')?.remove();
+              this.form = {template: null, replyTo: {threadId: th.id, recipient: String(th.other_party.id), subject: th.subject}, prefill: null, errors: {}};
               this.render();
-            }}, 'Reply'))));
-      if (t.error) box.append(el('div', {class: 'unavailable'}, t.error));
+            }}, t('Reply')))));
+      if (th.error) box.append(el('div', {class: 'unavailable'}, th.error));
       for (const m of msgs) {
         const incoming = this.isIncoming(m);
-        const ackedByMe = this.isAckedByMe(m);
-        const needsMyAck = incoming && !ackedByMe && m.state !== 'queued';
+        const needsMyAck = incoming && !this.isAckedByMe(m) && m.state !== 'queued';
         if (needsMyAck) pending++;
-        const prec = String(pick(m, 'precedence') || 'routine').toLowerCase();
-        const deadline = toMs(pick(m, 'ack_deadline', 'ack_due_at', 'deadline'));
+        const r = renderMessage(m, this.templateOrder(m.template));
+        const deadline = toMs(m.ack_deadline);
         const cd = el('span', {class: 'ack-countdown', 'data-testid': 'ack-countdown'});
-        if (Number.isFinite(deadline) && !this.isAcked(m)) this.countdowns.push({node: cd, deadline});
-        const r = m.rendered || {};
-        const lines = [...(r.header || []), ...(r.lines || [])].map((x) => `${x.label}: ${x.value}`);
-        const body = lines.length ? lines.join('\n') : JSON.stringify(m.fields || {});
-        const escal = (m.escalations || []).length ? m.escalations[m.escalations.length - 1] : null;
-        const lastAck = (m.acks || []).length ? m.acks[m.acks.length - 1] : null;
-        const senderName = m.sender && typeof m.sender === 'object' ? (m.sender.name || m.sender.id) : m.sender;
-        const recipientName = m.recipient && typeof m.recipient === 'object' ? (m.recipient.name || m.recipient.id) : m.recipient;
+        if (Number.isFinite(deadline) && !m.acks.length) this.countdowns.push({node: cd, deadline});
+        const body = [...r.header, ...r.lines].map((x) => `${x.label}: ${x.value}`).join('\n');
+        const escal = m.escalations.length ? m.escalations[m.escalations.length - 1] : null;
+        const lastAck = m.acks.length ? m.acks[m.acks.length - 1] : null;
         box.append(el('div', {class: `hl-msg ${incoming ? 'incoming' : 'outgoing'} ${needsMyAck ? 'pending' : ''}`,
-          'data-testid': 'hotline-message', 'data-message-id': m.id, 'data-state': m.state || ''},
+          'data-testid': 'hotline-message', 'data-message-id': m.id, 'data-state': m.state, 'data-template': m.template},
         el('div', {class: 'hdr'},
-          el('span', {class: `prec ${prec}`}, (r.precedence || prec).toUpperCase()),
-          el('b', {}, r.title || m.template || ''),
-          el('span', {}, incoming ? `${senderName} →` : `→ ${recipientName}`),
-          el('span', {}, hms(toMs(pick(m, 'delivered_at', 'created_at')))),
-          m.state === 'queued' ? el('span', {class: 'escalated'}, 'QUEUED') : null,
-          escal ? el('span', {class: 'escalated', 'data-testid': 'escalated', title: `due ${hms(toMs(escal.due_at))}`},
-            `ESCALATED L${escal.level ?? ''} → ${escal.target || ''}`) : null,
+          el('span', {class: `prec ${m.precedence}`}, r.precedence),
+          el('b', {'data-testid': 'hotline-title'}, r.title),
+          el('span', {translate: 'no'}, incoming ? `${m.sender.name} →` : `→ ${m.recipient.name}`),
+          el('span', {}, hms(toMs(m.delivered_at || m.created_at))),
+          m.state === 'queued' ? el('span', {class: 'escalated'}, t('QUEUED')) : null,
+          escal ? el('span', {class: 'escalated', 'data-testid': 'escalated', title: t('due %(time)s', {time: hms(toMs(escal.due_at))})},
+            t('ESCALATED L%(level)s → %(target)s', {level: escal.level, target: hotlineLabel('values', escal.target) || escal.target})) : null,
           cd),
         el('span', {class: 'body', 'data-testid': 'hotline-body'}, body),
-        m.free_text ? el('span', {class: 'body muted'}, `${r.free_text_label || 'Free text'} (untranslated): “${m.free_text}”`) : null,
+        m.free_text ? el('span', {class: 'body muted'}, `${r.freeTextLabel}: `, el('span', {translate: 'no'}, `“${m.free_text}”`)) : null,
         el('div', {class: 'hdr'},
           lastAck ? el('span', {class: 'verified', 'data-testid': 'hotline-acked'},
-            `✔ ${String(lastAck.answer).replace('_', ' ').toUpperCase()} ${hms(toMs(lastAck.at))}`) : null,
+            `✔ ${hotlineLabel('values', lastAck.answer) || lastAck.answer} ${hms(toMs(lastAck.at))}`) : null,
           needsMyAck ? el('button', {type: 'button', class: 'ack', 'data-testid': 'hotline-ack',
-            title: 'Acknowledge receipt', onclick: () => this.ack(m, 'received')}, 'ACK') : null,
+            title: t('Acknowledge receipt'), onclick: () => this.ack(m, 'received')}, t('ACK')) : null,
           needsMyAck ? el('button', {type: 'button', 'data-testid': 'hotline-wilco',
-            title: 'Will comply', onclick: () => this.ack(m, 'will_comply')}, 'WILCO') : null)));
+            title: t('Will comply'), onclick: () => this.ack(m, 'will_comply')}, t('WILCO')) : null)));
       }
       frag.push(box);
     }
     this.badge.hidden = pending === 0;
     this.badge.textContent = String(pending);
     this.badge.classList.toggle('hot', pending > 0);
-    const keepForm = this.root.querySelector('.hl-form');
+    // Keep what the officer typed across re-renders (events arrive while the form is open).
+    const typed = this.captureForm();
     this.root.replaceChildren(...frag);
-    if (keepForm && this.formOpen) this.root.querySelector('.hl-form').replaceWith(keepForm);
+    if (typed) this.restoreForm(typed);
     this.tick();
+  }
+
+  captureForm() {
+    const form = this.root.querySelector('.hl-form');
+    if (!form) return null;
+    const values = {};
+    for (const input of form.querySelectorAll('[name]')) values[input.name] = input.value;
+    return values;
+  }
+
+  restoreForm(values) {
+    const form = this.root.querySelector('.hl-form');
+    if (!form) return;
+    for (const input of form.querySelectorAll('[name]')) {
+      if (input.name in values && input.name !== 'template') input.value = values[input.name];
+    }
   }
 
   tick() {
     const now = serverNow();
     for (const {node, deadline} of this.countdowns) {
       const s = (deadline - now) / 1000;
-      node.textContent = s >= 0 ? `ack due ${countdown(s)}` : `ACK OVERDUE ${countdown(-s)}`;
+      node.textContent = s >= 0 ? t('ack due %(time)s', {time: countdown(s)}) : t('ACK OVERDUE %(time)s', {time: countdown(-s)});
       node.classList.toggle('overdue', s < 0);
     }
   }
 
+  /** Open the form prefilled from an alert, a conflict or a notice (see prefillFor). */
+  messageAbout(subject) {
+    const prefill = prefillFor(subject);
+    this.form = {template: prefill.template, replyTo: null, prefill, errors: {}};
+    this.root.querySelector('.hl-form')?.remove();
+    this.showTab();
+    this.render();
+    this.root.querySelector('.hl-form')?.scrollIntoView({block: 'nearest'});
+  }
+
+  /** Map click while picking: fill the position (or area centre) inputs. */
+  pickedPoint(lat, lon) {
+    const form = this.root.querySelector('.hl-form');
+    const prefix = this.picking;
+    this.picking = null;
+    this.onPick(false);
+    if (!form || !prefix) return;
+    const set = (name, v) => { const input = form.querySelector(`[name="${name}"]`); if (input) input.value = String(v); };
+    set(`${prefix}.lat_deg`, round(lat, 4));
+    set(`${prefix}.lon_deg`, round(lon, 4));
+    for (const b of form.querySelectorAll('.pick-btn')) b.classList.remove('active');
+  }
+
   renderForm() {
     const templates = this.templates || [];
-    if (!templates.length) return el('div', {class: 'unavailable'}, this.templatesError || 'No templates');
-    const names = templates.map((t) => String(pick(t, 'name', 'id', 'template')));
-    if (!this.formTemplate || !names.includes(this.formTemplate)) this.formTemplate = names[0];
-    const tpl = templates[names.indexOf(this.formTemplate)];
+    if (!templates.length) return el('div', {class: 'unavailable hl-form'}, this.templatesError || t('No templates'));
+    const names = templates.map((x) => x.name);
+    const f = this.form;
+    if (!f.template || !names.includes(f.template)) f.template = names[0];
+    const tpl = templates[names.indexOf(f.template)];
     const fields = templateFields(tpl);
+    const pre = f.prefill && f.prefill.template === f.template ? f.prefill : null;
     const select = el('select', {name: 'template', 'data-testid': 'hotline-template', onchange: (ev) => {
-      this.formTemplate = ev.target.value; this.formOpen = true; this.root.querySelector('.hl-form').replaceWith(this.renderForm());
-    }}, ...templates.map((t, i) => el('option', {value: names[i], selected: names[i] === this.formTemplate},
-      pick(t, 'title', 'label', 'display_name') || names[i])));
-    const defPrec = String(pick(tpl, 'default_precedence', 'precedence') || 'routine');
+      const typed = this.captureForm();
+      f.template = ev.target.value;
+      f.errors = {};
+      this.root.querySelector('.hl-form').replaceWith(this.renderForm());
+      if (typed) this.restoreForm({...typed, template: f.template});
+    }}, ...templates.map((x) => el('option', {value: x.name, selected: x.name === f.template},
+      hotlineLabel('templates', x.name) || x.name)));
     const prec = el('select', {name: 'precedence', 'data-testid': 'hotline-precedence'},
-      ...PRECEDENCES.map((p) => el('option', {value: p, selected: p === defPrec}, p.toUpperCase())));
-    const recipients = this.recipients || [];
-    const reply = this.replyTo || null;
-    const form = el('form', {class: 'hl-form', 'data-testid': 'hotline-form', onsubmit: (ev) => { ev.preventDefault(); this.send(form, fields); }},
-      el('label', {}, 'Template'), select,
-      el('label', {}, 'Precedence'), prec);
+      ...PRECEDENCES.map((p) => el('option', {value: p, selected: p === (pre ? 'priority' : 'routine')}, hotlineLabel('values', p) || p)));
+    const form = el('form', {class: 'hl-form', 'data-testid': 'hotline-form', novalidate: true,
+      onsubmit: (ev) => { ev.preventDefault(); this.send(form, fields); }},
+    el('label', {}, t('Template')), select,
+    el('label', {}, t('Precedence')), prec);
+    const reply = f.replyTo;
     if (reply) {
-      form.append(el('label', {}, 'Reply in'), el('span', {class: 'small'}, reply.subject || String(reply.threadId).slice(0, 8),
-        ' ', el('button', {type: 'button', onclick: () => { this.replyTo = null; this.root.querySelector('.hl-form')?.remove(); this.render(); }}, 'new thread instead')));
+      form.append(el('label', {}, t('Reply in')), el('span', {class: 'small'}, reply.subject || String(reply.threadId).slice(0, 8),
+        ' ', el('button', {type: 'button', onclick: () => { f.replyTo = null; this.render(); }}, t('new thread instead'))));
       form.append(el('input', {type: 'hidden', name: '__thread', value: reply.threadId}));
     }
-    form.append(el('label', {}, 'To'), recipients.length
+    const wanted = reply ? reply.recipient : pre && pre.recipientName
+      ? (this.recipients.find((r) => r.name === pre.recipientName) || {}).id : null;
+    form.append(el('label', {}, t('To')), this.recipients.length
       ? el('select', {name: '__recipient', 'data-testid': 'hotline-recipient'},
-        ...recipients.map((r) => el('option', {value: r.id, selected: reply && reply.recipient === r.id},
-          `${r.name || r.id}${r.state && r.state !== 'active' ? ` (${r.state})` : ''}`)))
-      : el('input', {name: '__recipient', 'data-testid': 'hotline-recipient', required: true, placeholder: 'party name'}));
-    if (!reply) form.append(el('label', {}, 'Subject'), el('input', {name: '__subject', placeholder: 'new thread subject (optional)'}));
-    for (const f of fields) {
-      const input = f.enum
-        ? el('select', {name: f.name, 'data-field': f.name, required: f.required},
-          ...(f.required ? [] : [el('option', {value: ''}, '—')]), ...f.enum.map((v) => el('option', {value: v}, String(v))))
-        : el('input', {name: f.name, 'data-field': f.name, required: f.required,
-          value: f.type === 'datetime' ? new Date(serverNow()).toISOString().slice(0, 16) + 'Z' : null,
-          type: f.type === 'integer' || f.type === 'number' ? 'number' : 'text', step: f.type === 'number' ? 'any' : null,
-          placeholder: f.type === 'datetime' ? 'YYYY-MM-DDTHH:MMZ' : f.type === 'array' ? 'comma,separated' : (f.example ?? ''),
-          title: f.help || ''});
-      form.append(el('label', {for: f.name, title: f.help || ''}, `${f.label}${f.required ? ' *' : ''}`), input);
+        ...this.recipients.map((r) => el('option', {value: r.id, selected: wanted === r.id},
+          r.state && r.state !== 'active' ? `${r.name} (${hotlineLabel('values', r.state) || r.state})` : r.name)))
+      : el('input', {name: '__recipient', 'data-testid': 'hotline-recipient', required: true, placeholder: t('party name')}));
+    if (!reply) {
+      form.append(el('label', {}, t('Subject')), el('input', {name: '__subject', value: pre ? pre.subject : null,
+        placeholder: t('new thread subject (optional)')}));
     }
-    form.append(el('label', {}, 'Free text'), el('textarea', {name: '__free_text', rows: 2, placeholder: 'optional, sent untranslated'}));
-    form.append(el('div', {class: 'full'}, el('button', {type: 'submit', 'data-testid': 'hotline-send'}, 'Send'),
+    if (pre && pre.attachment) {
+      form.append(el('label', {}, hotlineLabel('headers', 'attachment')),
+        el('span', {class: 'small', 'data-testid': 'hotline-attachment'}, `${hotlineLabel('values', pre.attachment.kind)} ${pre.attachment.ref}`));
+    }
+    let lastTop = null;
+    for (const field of fields) {
+      if (field.top !== lastTop) {
+        lastTop = field.top;
+        const help = HELP[field.top] || (field.type === 'datetime' ? DATETIME_HELP : null);
+        const hasPoint = fields.some((x) => x.top === field.top && x.name.endsWith('.lat_deg'));
+        const head = el('div', {class: 'full hl-field-head'}, el('b', {}, hotlineLabel('fields', field.top) || field.top),
+          help ? el('span', {class: 'muted small'}, ` ${t(help)}`) : null);
+        if (hasPoint) {
+          const latName = fields.find((x) => x.top === field.top && x.name.endsWith('.lat_deg')).name;
+          const prefix = latName.slice(0, -'.lat_deg'.length);
+          head.append(' ', el('button', {type: 'button', class: 'small pick-btn', 'data-testid': `pick-${prefix}`, onclick: (ev) => {
+            this.picking = prefix;
+            ev.currentTarget.classList.add('active');
+            this.onPick(true);
+          }}, `⌖ ${t('Pick on map')}`));
+        }
+        form.append(head);
+      }
+      const value = pre && field.name in pre.values ? pre.values[field.name]
+        : field.type === 'datetime' && field.required ? isoMinute(serverNow()) : field.default ?? null;
+      const input = field.enum
+        ? el('select', {name: field.name, 'data-field': field.name, id: `hl-${field.name}`, required: field.required},
+          ...(field.required ? [] : [el('option', {value: ''}, t('(none)'))]),
+          ...field.enum.map((v) => el('option', {value: v, selected: value === v}, hotlineLabel('values', v) || (v === 'ft_amsl' ? t('ft AMSL') : v === 'fl' ? t('flight level') : v))))
+        : field.type === 'array' && field.items && field.items.enum
+          ? el('select', {name: field.name, 'data-field': field.name, id: `hl-${field.name}`, 'data-multiple': '1'},
+            ...field.items.enum.map((v) => el('option', {value: v}, hotlineLabel('values', v) || v)))
+          : el('input', {name: field.name, 'data-field': field.name, id: `hl-${field.name}`, required: field.required,
+            value: value === null ? null : String(value), inputmode: field.type === 'number' || field.type === 'integer' ? 'decimal' : null,
+            placeholder: field.type === 'datetime' ? t('YYYY-MM-DDTHH:MMZ') : field.type === 'array' ? t('comma, separated') : ''});
+      form.append(el('label', {for: `hl-${field.name}`, class: field.required ? 'required' : ''},
+        `${fieldLabel(field)}${field.required ? ' *' : ''}`), input,
+      el('span', {class: 'field-error error small full', 'data-error-for': field.name, 'data-testid': 'field-error'}));
+    }
+    form.append(el('label', {}, t('Free text')), el('textarea', {name: '__free_text', rows: 2, placeholder: t('optional, sent untranslated')}));
+    form.append(el('div', {class: 'full'}, el('button', {type: 'submit', 'data-testid': 'hotline-send'}, t('Send')),
       el('span', {class: 'error small', 'data-testid': 'hotline-form-error'})));
     return form;
+  }
+
+  /** Show the server's problem details next to the fields they name; the rest at the bottom. */
+  // (reasons are translated by reasonText; the field paths are the server's, e.g. fields.area.radius_nm)
+  showErrors(form, err) {
+    for (const node of form.querySelectorAll('[data-error-for]')) node.textContent = '';
+    for (const node of form.querySelectorAll('.invalid')) node.classList.remove('invalid');
+    const errors = (err.problem && Array.isArray(err.problem.errors)) ? err.problem.errors : [];
+    const unplaced = [];
+    for (const e of errors) {
+      const path = String(e.field).replace(/^body\./, '').replace(/^fields\./, '');
+      let node = form.querySelector(`[data-error-for="${CSS.escape(path)}"]`);
+      // A whole structured value (e.g. "altitude"): its first part.
+      if (!node) node = form.querySelector(`[data-error-for^="${CSS.escape(path)}."]`);
+      if (node) {
+        node.textContent = reasonText(e.reason);
+        const input = form.querySelector(`[name="${CSS.escape(node.dataset.errorFor)}"]`);
+        if (input) input.classList.add('invalid');
+      } else {
+        unplaced.push(`${e.field}: ${reasonText(e.reason)}`);
+      }
+    }
+    const bottom = form.querySelector('[data-testid=hotline-form-error]');
+    bottom.textContent = errors.length ? unplaced.join('; ') || t('Please correct the marked fields.') : err.message;
   }
 
   async send(form, fields) {
     const data = new FormData(form);
     const payload = {template: data.get('template'), precedence: data.get('precedence'), fields: {}};
+    // A structured value (position, area, band) is sent only when one of its typed parts is filled:
+    // a default left alone (e.g. the band's vertical reference) does not make an empty band.
+    const filled = new Set(fields.filter((f) => f.part && !f.enum && String(data.get(f.name) ?? '').trim() !== '').map((f) => f.top));
     for (const f of fields) {
-      const v = coerce(f, String(data.get(f.name) ?? '').trim());
+      if (f.part && !filled.has(f.top)) continue;
+      const raw = String(data.get(f.name) ?? '').trim();
+      const v = f.type === 'array' && form.querySelector(`[name="${CSS.escape(f.name)}"]`)?.dataset.multiple ? (raw ? [raw] : undefined) : coerce(f, raw);
       if (v !== undefined) setPath(payload.fields, f.name, v);
     }
     const free = String(data.get('__free_text') || '').trim();
@@ -315,33 +687,31 @@ export class HotlinePanel {
     if (data.get('__recipient')) payload.recipient = String(data.get('__recipient'));
     if (data.get('__subject')) payload.subject = String(data.get('__subject'));
     if (data.get('__thread')) payload.thread_id = String(data.get('__thread'));
-    const errNode = form.querySelector('[data-testid=hotline-form-error]');
-    errNode.textContent = '';
+    const pre = this.form && this.form.prefill;
+    if (pre && pre.attachment && pre.template === payload.template) payload.attachment = pre.attachment;
     try {
-      await this.api.post('/v1/hotline/messages', payload);
-      this.status = `sent ${hms(serverNow())}`;
-      this.formOpen = false;
-      this.replyTo = null;
-      await this.refresh();
+      const sent = await this.api.post('/v1/hotline/messages', payload);
+      this.status = t('sent %(time)s', {time: hms(serverNow())});
+      this.form = null;
+      this.upsertMessage(sent, payload.subject || null);
+      this.render();
     } catch (err) {
-      errNode.textContent = err instanceof ApiError ? err.message : String(err);
+      if (err instanceof ApiError) this.showErrors(form, err);
+      else form.querySelector('[data-testid=hotline-form-error]').textContent = String(err);
     }
   }
 
   async ack(msg, answer = 'received') {
     try {
       await this.api.post(`/v1/hotline/messages/${encodeURIComponent(msg.id)}/ack`, {answer});
-      this.status = `acknowledged ${hms(serverNow())}`;
-      await this.refresh();
+      this.status = t('acknowledged %(time)s', {time: hms(serverNow())});
+      // The stream's `ack` event updates the message; mark it now for a responsive screen.
+      if (!this.isAckedByMe(msg)) msg.acks = [...msg.acks, {party: this.me.party_name, answer, at: new Date(serverNow()).toISOString()}];
+      this.render();
     } catch (err) {
       this.onError(`hotline ack: ${err.message}`);
-      this.status = `ack failed: ${err.message}`;
+      this.status = t('ack failed: %(reason)s', {reason: err.message});
       this.render();
     }
   }
-}
-
-function latest(thread) {
-  const ms = (thread.messages || []).map((m) => toMs(pick(m, 'created_at', 'sent_at')));
-  return ms.length ? Math.max(...ms.filter(Number.isFinite), 0) : toMs(pick(thread, 'updated_at', 'created_at')) || 0;
 }

@@ -4,7 +4,8 @@
 // text with WebCrypto. The log key is pinned on first use (localStorage): a changed key is shown as a
 // failure, never silently accepted.
 
-import {el, pick, toMs, dhm} from './util.js';
+import {el, dhm} from './util.js';
+import {t, N_} from './i18n.js';
 import {failureText} from './api.js';
 
 const PIN_STORAGE = 'deconflict.ledger.vkey';
@@ -65,24 +66,24 @@ export async function computeKeyId(name, type, publicKey) {
 
 /**
  * Verify a checkpoint note against a vkey. Returns {ok, method, detail}: method is
- * 'WebCrypto Ed25519' when the signature itself was checked, 'SHA-256 key id only' when this
+ * N_('WebCrypto Ed25519') when the signature itself was checked, 'SHA-256 key id only' when this
  * browser lacks Ed25519 (then ok reflects only the key-id recomputation).
  */
 export async function verifyCheckpoint(noteText, vkey) {
   const {body, signatures} = parseNote(noteText);
   const key = parseVkey(vkey);
   const kid = await computeKeyId(key.name, key.type, key.publicKey);
-  if (hex(kid) !== key.keyIdHex.toLowerCase()) return {ok: false, method: 'SHA-256', detail: 'key id does not match key'};
+  if (hex(kid) !== key.keyIdHex.toLowerCase()) return {ok: false, method: 'SHA-256', detail: N_('key id does not match key')};
   const sig = signatures.find((s) => s.name === key.name && hex(s.keyId) === hex(kid));
-  if (!sig) return {ok: false, method: 'SHA-256', detail: 'no signature by the log key'};
+  if (!sig) return {ok: false, method: 'SHA-256', detail: N_('no signature by the log key')};
   let cryptoKey;
   try {
     cryptoKey = await crypto.subtle.importKey('raw', key.publicKey, {name: 'Ed25519'}, false, ['verify']);
   } catch {
-    return {ok: true, method: 'SHA-256 key id only (no Ed25519 in this browser)', detail: 'signature not checked', body};
+    return {ok: true, method: N_('SHA-256 key id only (no Ed25519 in this browser)'), detail: N_('signature not checked'), body};
   }
   const ok = await crypto.subtle.verify({name: 'Ed25519'}, cryptoKey, sig.sig, enc.encode(body));
-  return {ok, method: 'WebCrypto Ed25519', detail: ok ? 'signature valid' : 'SIGNATURE INVALID', body};
+  return {ok, method: N_('WebCrypto Ed25519'), detail: ok ? N_('signature valid') : N_('SIGNATURE INVALID'), body};
 }
 
 const eqBytes = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
@@ -135,85 +136,85 @@ export class LedgerPanel {
     this.last = null;
   }
 
+  /** Read the signed head (HeadPublic), verify it in this browser, then render. */
   async refresh() {
     let head;
     try {
       head = await this.api.get('/v1/ledger/head');
     } catch (err) {
-      this.root.replaceChildren(el('div', {class: 'unavailable', 'data-testid': 'ledger-unavailable'},
-        failureText(err, 'Ledger')));
+      this.view = {error: failureText(err, t('Ledger'))};
+      this.render();
       return;
     }
-    const note = pick(head, 'checkpoint', 'note', 'signed_note', 'signed_checkpoint');
-    const vkey = pick(head, 'log_key', 'vkey', 'verifier_key', 'public_key');
-    let result = {ok: false, method: '—', detail: 'no signed checkpoint in the response'};
-    let lines = [];
-    if (typeof note === 'string' && typeof vkey === 'string') {
-      try {
-        const pinned = localStorage.getItem(PIN_STORAGE);
-        result = await verifyCheckpoint(note, vkey);
-        if (pinned && pinned !== vkey) result = {...result, ok: false, detail: 'LOG KEY CHANGED since first seen in this browser'};
-        else if (!pinned && result.ok) localStorage.setItem(PIN_STORAGE, vkey);
-        lines = parseNote(note).body.split('\n');
-      } catch (err) {
-        result = {ok: false, method: 'parse', detail: err.message};
-      }
+    const note = head.checkpoint;
+    const vkey = head.log_key;
+    let result;
+    try {
+      const pinned = localStorage.getItem(PIN_STORAGE);
+      result = await verifyCheckpoint(note, vkey);
+      if (pinned && pinned !== vkey) result = {...result, ok: false, detail: N_('LOG KEY CHANGED since first seen in this browser')};
+      else if (!pinned && result.ok) localStorage.setItem(PIN_STORAGE, vkey);
+    } catch (err) {
+      result = {ok: false, method: 'parse', detail: err.message};
     }
-    const size = pick(head, 'size', 'tree_size') ?? lines[1];
-    const root = pick(head, 'root_hash', 'root', 'hash') ?? lines[2];
-    const time = pick(head, 'timestamp_s', 'timestamp', 'time', 'signed_at', 'created_at');
+    const size = head.size;
+    const root = head.root;
     // Append-only check: the head this browser verified before must be a prefix of this one.
-    let consistency = '—';
+    let consistency = {text: '—'};
     let consistent = true;
-    if (result.ok && Number.isFinite(Number(size)) && typeof root === 'string') {
+    if (result.ok) {
       const seen = JSON.parse(localStorage.getItem(SEEN_STORAGE) || 'null');
-      if (seen && seen.size <= Number(size)) {
+      if (seen && seen.size <= size) {
         try {
-          const res = await this.api.get(`/v1/ledger/consistency?first=${seen.size}&second=${Number(size)}`);
-          consistent = await verifyConsistency(seen.size, Number(size), (res.proof || []).map(b64decode),
+          const res = await this.api.get(`/v1/ledger/consistency?first=${seen.size}&second=${size}`);
+          consistent = await verifyConsistency(seen.size, size, res.proof.map(b64decode),
             b64decode(seen.root), b64decode(root));
-          consistency = consistent ? `✔ extends the head of size ${seen.size} seen before (SHA-256 proof recomputed)`
-            : `✘ NOT an extension of the head of size ${seen.size} seen before`;
+          consistency = consistent ? {text: N_('✔ extends the head of size %(size)s seen before (SHA-256 proof recomputed)'), size: seen.size}
+            : {text: N_('✘ NOT an extension of the head of size %(size)s seen before'), size: seen.size};
         } catch (err) {
-          consistency = failureText(err, 'consistency proof');
+          consistency = {raw: failureText(err, t('consistency proof'))};
         }
-      } else if (seen && seen.size > Number(size)) {
+      } else if (seen && seen.size > size) {
         consistent = false;
-        consistency = `✘ log shrank: size ${seen.size} seen before`;
+        consistency = {text: N_('✘ log shrank: size %(size)s seen before'), size: seen.size};
       } else {
-        consistency = 'first head seen by this browser';
+        consistency = {text: N_('first head seen by this browser')};
       }
-      if (consistent) localStorage.setItem(SEEN_STORAGE, JSON.stringify({size: Number(size), root}));
-      else result = {...result, ok: false, detail: 'LOG NOT APPEND-ONLY'};
+      if (consistent) localStorage.setItem(SEEN_STORAGE, JSON.stringify({size, root}));
+      else result = {...result, ok: false, detail: N_('LOG NOT APPEND-ONLY')};
     }
-    let cosigs = asCount(pick(head, 'cosignatures', 'witnesses', 'cosigners'));
-    if (cosigs === null && typeof note === 'string') {
-      try { cosigs = Math.max(0, parseNote(note).signatures.length - 1); } catch { cosigs = null; }
-    }
+    let cosigs = null;
+    try { cosigs = Math.max(0, parseNote(note).signatures.length - 1); } catch { cosigs = null; }
     this.last = {head, result};
+    this.view = {head, result, consistency, consistent, cosigs};
+    this.render();
+  }
+
+  /** Draw the last verification (again, e.g. after a language change). */
+  render() {
+    const v = this.view;
+    if (!v) return;
+    if (v.error) {
+      this.root.replaceChildren(el('div', {class: 'unavailable', 'data-testid': 'ledger-unavailable'}, v.error));
+      return;
+    }
+    const {head, result, consistency, consistent, cosigs} = v;
+    const consistencyText = consistency.raw || t(consistency.text, {size: consistency.size});
     this.root.replaceChildren(
       el('dl', {class: 'kv'},
-        el('dt', {}, 'origin'), el('dd', {}, pick(head, 'origin') ?? lines[0] ?? '—'),
-        el('dt', {}, 'tree size'), el('dd', {'data-testid': 'ledger-size'}, String(size ?? '—')),
-        el('dt', {}, 'root hash'), el('dd', {}, String(root ?? '—')),
-        el('dt', {}, 'signed'), el('dd', {}, time ? dhm(toMs(time)) : '—'),
-        el('dt', {}, 'cosignatures'), el('dd', {}, cosigs === null ? '—' : String(cosigs)),
-        el('dt', {}, 'this browser'),
+        el('dt', {}, t('origin')), el('dd', {translate: 'no'}, head.origin),
+        el('dt', {}, t('tree size')), el('dd', {'data-testid': 'ledger-size'}, String(head.size)),
+        el('dt', {}, t('root hash')), el('dd', {translate: 'no'}, head.root),
+        el('dt', {}, t('signed')), el('dd', {}, dhm(head.timestamp_s * 1000)),
+        el('dt', {}, t('cosignatures')), el('dd', {}, cosigs === null ? '—' : String(cosigs)),
+        el('dt', {}, t('this browser')),
         el('dd', {class: result.ok ? 'verified' : 'not-verified', 'data-testid': 'ledger-verified',
           'data-ok': result.ok ? '1' : '0'},
-        `${result.ok ? '✔ verified' : '✘ not verified'} — ${result.detail}`),
-        el('dt', {}, 'method'), el('dd', {'data-testid': 'ledger-method'}, result.method),
-        el('dt', {}, 'append-only'), el('dd', {'data-testid': 'ledger-consistency', class: consistent ? '' : 'not-verified'}, consistency),
-        el('dt', {}, 'log key'), el('dd', {class: 'small'}, typeof vkey === 'string' ? vkey : '—'),
+        `${result.ok ? t('✔ verified') : t('✘ not verified')} — ${t(result.detail)}`),
+        el('dt', {}, t('method')), el('dd', {'data-testid': 'ledger-method'}, t(result.method)),
+        el('dt', {}, t('append-only')), el('dd', {'data-testid': 'ledger-consistency', class: consistent ? '' : 'not-verified'}, consistencyText),
+        el('dt', {}, t('log key')), el('dd', {class: 'small', translate: 'no'}, head.log_key),
       ),
     );
   }
-}
-
-function asCount(v) {
-  if (v === undefined || v === null) return null;
-  if (Array.isArray(v)) return v.length;
-  if (typeof v === 'number') return v;
-  if (typeof v === 'object') return Object.keys(v).length;
-  return null;
 }

@@ -1,216 +1,146 @@
-// Normalise the broker's JSON into the shapes the screen draws. Tolerant of field-name variants so a
-// server still being built does not break the page; every unit stays in the field name.
+// The broker's wire schemas (published in /openapi.json) turned into what the screen draws.
+// One shape per entity, exactly as the server sends it: no field-name guessing. Units stay in the
+// field names (ft, kt, deg, fpm, NM, s).
 
-import {asList, num, pick, toMs} from './util.js';
+import {toMs} from './util.js';
 
-/** One track state -> {id, callsign, lat, lon, alt_ft, gs_kt, track_deg, vs_fpm, party, handle}. */
-export function normalizeTrack(raw) {
-  if (!raw || typeof raw !== 'object') return null;
-  const s = raw.state && typeof raw.state === 'object' ? {...raw, ...raw.state} : raw;
-  const lat = num(s, 'lat', 'lat_deg', 'latitude');
-  const lon = num(s, 'lon', 'lon_deg', 'longitude');
-  if (!Number.isFinite(lat) || !Number.isFinite(lon)) return null;
-  let alt = num(s, 'alt_ft', 'altitude_ft', 'baro_alt_ft', 'geo_alt_ft');
-  if (!Number.isFinite(alt)) {
-    const fl = num(s, 'fl', 'flight_level');
-    if (Number.isFinite(fl)) alt = fl * 100;
-  }
-  return {
-    id: String(pick(s, 'id', 'track_id', 'aircraft_id', 'handle', 'ref') ?? `${lat},${lon}`),
-    callsign: pick(s, 'callsign', 'call_sign', 'label') ?? null,
-    lat, lon, alt_ft: alt,
-    gs_kt: num(s, 'gs_kt', 'groundspeed_kt', 'speed_kt'),
-    track_deg: num(s, 'track_deg', 'heading_deg', 'course_deg'),
-    vs_fpm: num(s, 'vs_fpm', 'vertical_rate_fpm'),
-    party: pick(s, 'party', 'party_id', 'owner') ?? null,
-    handle: pick(s, 'handle') ?? null,
-    timeMs: toMs(pick(s, 'time', 'timestamp', 't', 'at', 'updated_at')),
-    stale: s.stale === true,
-  };
-}
-
-/** /v1/picture -> {timeMs, own: [...], others: [...]} (others = disclosed other-party aircraft). */
-export function normalizePicture(data, myParty) {
-  const list = asList(data, 'own', 'tracks', 'aircraft', 'states');
-  const own = [];
-  const others = [];
-  for (const raw of list) {
-    const t = normalizeTrack(raw);
-    if (!t) continue;
-    if (t.party && myParty && !partyMatches(t.party, myParty)) others.push(t); else own.push(t);
-  }
-  // Other parties' aircraft disclosed by open alerts: named by alert-scoped handles only.
-  for (const raw of asList(data && data.traffic, 'tracks')) {
-    // Label: the party and the subject number ("RED·2"); the handle stays the id.
-    const n = String(raw.handle ?? '').split('-').pop();
-    const t = normalizeTrack({...raw, id: raw.handle, callsign: `${raw.party || 'OTHER'}·${n}`});
-    if (t) others.push({...t, alertId: raw.alert_id ?? null});
-  }
-  for (const raw of asList(data && data.disclosed, 'tracks')) {
-    const t = normalizeTrack(raw);
-    if (t) others.push(t);
-  }
-  for (const raw of asList(data && data.others, 'tracks')) {
-    const t = normalizeTrack(raw);
-    if (t) others.push(t);
-  }
-  const timeMs = toMs(pick(data || {}, 'at', 'time', 'as_of', 'generated_at', 'now'));
-  const alerts = data && Array.isArray(data.alerts) ? data.alerts : null;
-  return {timeMs, own, others, alerts};
-}
-
-export function partyMatches(value, me) {
-  if (value === undefined || value === null || !me) return false;
-  const v = String(value);
-  return v === String(me.party_id ?? '') || v === String(me.party_name ?? '') || v === String(me.party ?? '');
-}
-
-const SEVERITIES = ['warning', 'caution', 'advisory'];
+const finite = (v) => (v === null || v === undefined ? NaN : Number(v));
 
 /**
- * One alert -> {id, kind, severity, losMs, tCpaS, hmdNm, vmdFt, ackedByMe, ackedByOther, own, other,
- * ownRef, cpa, raw}. `losMs` is the absolute UTC time of predicted loss of separation, so the
- * countdown runs locally between updates.
+ * An own aircraft of the picture (`picture.own[]`: id, callsign, lat, lon, alt_ft, gs_kt, track_deg,
+ * vs_fpm, time, stale) -> the track the aircraft layer draws.
  */
-export function normalizeAlert(raw, me, fetchedMs, ownFind, trafficFind = null) {
-  const metrics = raw.metrics || {};
-  const sevRaw = String(pick(raw, 'severity', 'level', 'priority') || 'caution').toLowerCase();
-  const severity = SEVERITIES.includes(sevRaw) ? sevRaw : sevRaw.startsWith('warn') ? 'warning' : 'caution';
-  const base = toMs(pick(raw, 'last_seen_at', 'updated_at', 'as_of', 'at', 'raised_at'));
-  let losMs = toMs(pick(raw, 'los_at', 'loss_at', 't_in_at', 'entry_at'));
-  const tIn = num({...metrics, ...raw}, 't_in_s', 'time_to_los_s', 't_los_s', 'tlos_s');
-  if (!Number.isFinite(losMs) && Number.isFinite(tIn)) losMs = (Number.isFinite(base) ? base : fetchedMs) + tIn * 1000;
-  const tCpa = num({...raw, ...metrics}, 't_cpa_s', 'tcpa_s');
-  const cpaMs = Number.isFinite(tCpa) ? (Number.isFinite(base) ? base : fetchedMs) + tCpa * 1000 : NaN;
-
-  // Acknowledgements: {party: time}, a list, or flags.
-  let ackedByMe = Boolean(pick(raw, 'acked_by_me', 'acknowledged_by_me'));
-  let ackedByOther = Boolean(pick(raw, 'acked_by_other', 'acknowledged_by_other'));
-  const acked = raw.acked ?? raw.acks ?? raw.acknowledged_by ?? raw.acknowledgements;
-  if (acked && typeof acked === 'object') {
-    const parties = Array.isArray(acked) ? acked.map((a) => (typeof a === 'object' ? pick(a, 'party', 'party_id') : a))
-      : Object.keys(acked);
-    for (const p of parties) {
-      if (partyMatches(p, me) || p === 'me' || p === 'self' || p === 'own') ackedByMe = true; else ackedByOther = true;
-    }
-  } else if (acked === true || raw.acknowledged === true) {
-    ackedByMe = true;
-  }
-
-  // Subjects: own aircraft (by ref) and the disclosed other aircraft (state given by the broker).
-  let own = null;
-  let other = null;
-  let ownRef = null;
-  let otherLabel = null;
-  for (const subj of asList(raw.subjects)) {
-    const state = subj.state || subj.track || (Number.isFinite(num(subj, 'lat')) ? subj : null);
-    const mine = subj.own === true || subj.mine === true || partyMatches(subj.party, me);
-    if (mine) {
-      ownRef = pick(subj, 'ref', 'id', 'track_id', 'handle') ?? ownRef;
-      const t = state ? normalizeTrack({id: ownRef, ...state}) : null;
-      if (t && !own) own = t;
-    } else {
-      const t = state ? normalizeTrack({id: pick(subj, 'handle', 'ref', 'id'), ...state}) : null;
-      if (t && !other) other = {...t, callsign: t.callsign || pick(subj, 'handle', 'label') || 'OTHER'};
-      otherLabel = otherLabel || pick(subj, 'label', 'handle', 'role', 'party_name');
-    }
-  }
-  // Broker view (live/picture.py alert_view): own = [{role, id|key|line_id}], others = [{role, party, handle}].
-  let ownLine = null;
-  let ownVolume = null;
-  let otherParty = null;
-  let otherRole = null;
-  if (Array.isArray(raw.own)) {
-    for (const x of raw.own) {
-      if (x.role === 'aircraft' && !ownRef) ownRef = x.id;
-      else if (x.role === 'line') ownLine = x.line_id;
-      else if (x.role === 'volume') ownVolume = x.key;
-    }
-  }
-  if (Array.isArray(raw.others)) {
-    for (const o of raw.others) {
-      otherParty = otherParty || o.party || null;
-      otherRole = otherRole || o.role || null;
-      if (o.role === 'aircraft' && trafficFind && !other) {
-        const t = trafficFind(o.handle);
-        if (t) other = t;
-      }
-    }
-  }
-  if (raw.acknowledged === true) ackedByMe = true;
-  const ownState = !Array.isArray(raw.own) && (raw.own || raw.own_track || raw.ownship);
-  if (ownState) {
-    const t = normalizeTrack(ownState);
-    if (t) { own = t; ownRef = ownRef || t.id; }
-  }
-  const otherState = !Array.isArray(raw.others) && (raw.other || raw.intruder || raw.disclosed || raw.other_track);
-  if (otherState) {
-    const t = normalizeTrack({id: `other:${raw.id}`, ...otherState});
-    if (t) other = {...t, callsign: t.callsign || t.handle || 'OTHER'};
-  }
-  if (ownRef && ownFind) {
-    const live = ownFind(String(ownRef));
-    if (live) own = live;
-  }
-  const cpaRaw = raw.cpa || metrics.cpa;
-  let cpa = null;
-  if (cpaRaw && Number.isFinite(num(cpaRaw, 'lat'))) cpa = [num(cpaRaw, 'lat'), num(cpaRaw, 'lon')];
-  else if (Number.isFinite(num(metrics, 'cpa_lat'))) cpa = [num(metrics, 'cpa_lat'), num(metrics, 'cpa_lon')];
-
+export function ownTrack(row) {
   return {
-    id: String(pick(raw, 'id', 'alert_id')),
-    kind: String(pick(raw, 'kind', 'type') || 'conflict'),
-    state: String(pick(raw, 'state', 'status') || 'open').toLowerCase(),
-    severity, losMs, cpaMs,
-    tCpaS: Number.isFinite(tCpa) ? tCpa : tIn,
-    hmdNm: num({...metrics, ...raw}, 'hmd_nm', 'miss_nm', 'range_nm'),
-    vmdFt: num({...metrics, ...raw}, 'vmd_ft', 'vertical_ft'),
-    ackedByMe, ackedByOther,
-    own, other, ownRef: ownRef === null ? null : String(ownRef), otherLabel, cpa,
-    ownLine, ownVolume, otherParty, otherRole,
-    title: pick(raw, 'title', 'summary', 'description') || null,
-    raw,
+    id: String(row.id), callsign: row.callsign || null,
+    lat: row.lat, lon: row.lon, alt_ft: finite(row.alt_ft), gs_kt: finite(row.gs_kt),
+    track_deg: finite(row.track_deg), vs_fpm: finite(row.vs_fpm),
+    timeMs: toMs(row.time), stale: row.stale === true, party: null, alertId: null,
   };
 }
 
-/** Notice -> {id, name, state, volumes, startMs, endMs}. */
+/**
+ * Another party's aircraft disclosed by an open alert (`picture.traffic[]`: handle, alert_id, party,
+ * lat, lon, alt_ft, gs_kt, track_deg, vs_fpm, t_in_s, hmd_nm, vmd_ft). Named by its alert-scoped
+ * handle only, never a call sign; the label "<party>·<alert number>" is set by the caller.
+ */
+export function trafficTrack(row) {
+  return {
+    id: String(row.handle), callsign: null, handle: String(row.handle),
+    lat: row.lat, lon: row.lon, alt_ft: finite(row.alt_ft), gs_kt: finite(row.gs_kt),
+    track_deg: finite(row.track_deg), vs_fpm: finite(row.vs_fpm),
+    timeMs: NaN, stale: false, party: row.party, alertId: String(row.alert_id),
+  };
+}
+
+/**
+ * A picture (`GET /v1/picture` or a `picture` event) -> {timeMs, own, others, alerts, alertIds}.
+ * `alerts` (views) comes with GET; the event carries `alert_ids` (views travel as `alert` events).
+ */
+export function normalizePicture(data) {
+  return {
+    timeMs: toMs(data.at),
+    own: (data.own || []).map(ownTrack),
+    others: (data.traffic || []).map(trafficTrack),
+    alerts: Array.isArray(data.alerts) ? data.alerts : null,
+    alertIds: Array.isArray(data.alert_ids) ? data.alert_ids.map(String) : null,
+  };
+}
+
+/**
+ * One alert view (live/picture.py `alert_view`) -> what the alerts panel and the map draw.
+ * `asOfMs` is the time `t_in_s` / `t_cpa_s` were computed at: the picture's `at` for views inside a
+ * picture, else the view's `updated_at`. `losMs` is the absolute UTC time of predicted loss of
+ * separation (or entry), so the countdown runs locally between updates.
+ *
+ * @param {object} view the alert view
+ * @param {{asOfMs?: number, ownFind?: Function, trafficFind?: Function}} ctx
+ */
+export function normalizeAlert(view, {asOfMs = NaN, ownFind = null, trafficFind = null} = {}) {
+  const base = Number.isFinite(asOfMs) ? asOfMs : toMs(view.updated_at);
+  const tIn = finite(view.t_in_s);
+  const tCpa = finite(view.t_cpa_s);
+  let ownRef = null;
+  let ownLine = null;
+  let ownVolume = null;
+  for (const x of view.own) {
+    if (x.role === 'aircraft' && ownRef === null) ownRef = String(x.id);
+    else if (x.role === 'line') ownLine = String(x.line_id);
+    else if (x.role === 'volume') ownVolume = String(x.key);
+  }
+  let other = null;
+  let otherParty = null;
+  let otherRole = null;
+  for (const o of view.others) {
+    otherParty = otherParty || o.party;
+    otherRole = otherRole || o.role;
+    if (o.role === 'aircraft' && trafficFind && !other) other = trafficFind(String(o.handle));
+  }
+  return {
+    id: String(view.id), kind: view.kind, state: view.state, severity: view.severity,
+    parties: view.parties,
+    losMs: Number.isFinite(tIn) ? base + tIn * 1000 : NaN,
+    cpaMs: Number.isFinite(tCpa) ? base + tCpa * 1000 : NaN,
+    tCpaS: Number.isFinite(tCpa) ? tCpa : tIn,
+    tInS: tIn,
+    hmdNm: finite(view.hmd_nm), vmdFt: finite(view.vmd_ft),
+    rangeNm: finite(view.range_nm), verticalFt: finite(view.vertical_ft),
+    ackedByMe: view.acknowledged === true,
+    own: ownRef && ownFind ? ownFind(ownRef) : null,
+    ownRef, ownLine, ownVolume, other, otherParty, otherRole,
+    raisedMs: toMs(view.raised_at), updatedMs: toMs(view.updated_at),
+    raw: view,
+  };
+}
+
+/** A notice (NoticePublic) -> {id, name, state, volumes, startMs, endMs, raw}. */
 export function normalizeNotice(raw) {
-  const volumes = raw.volumes || (raw.volume ? [raw.volume] : []);
   let startMs = Infinity;
   let endMs = -Infinity;
-  for (const v of volumes) {
+  for (const v of raw.volumes) {
     startMs = Math.min(startMs, toMs(v.start));
     endMs = Math.max(endMs, toMs(v.end));
   }
   return {
-    id: String(pick(raw, 'id', 'notice_id') ?? ''),
-    name: String(pick(raw, 'name', 'title', 'designator', 'callsign', 'id') ?? ''),
-    state: String(pick(raw, 'state', 'status') || ''),
-    priority: pick(raw, 'priority'),
-    volumes, startMs, endMs, raw,
+    id: String(raw.id), name: raw.title, state: raw.state, priority: raw.priority,
+    version: raw.version, volumes: raw.volumes, startMs, endMs, raw,
   };
 }
 
+/** Notice states that no longer occupy airspace (left off the map and the timeline). */
+export const ENDED_NOTICE_STATES = new Set(['cancelled', 'withdrawn', 'expired', 'rejected']);
+
 /**
- * Conflicts -> {conflicting: Set(notice id), overlaps: [{geometry, alt_lower_ft, alt_upper_ft, start, end,
- * notice_id, notice_name, conflict_id}]}.
+ * Active conflicts (ConflictPublic: id, kind, own_notice_id, counterpart, agreement_id, policy,
+ * outcome, late, overlap {geometry, alt_lower_ft, alt_upper_ft, start, end, ...}, status)
+ * -> {conflicting: Set(notice id), overlaps: [...], items}.
  */
-export function normalizeConflicts(data, noticesById) {
+export function normalizeConflicts(list, noticesById) {
+  const items = list.filter((c) => c.status !== 'resolved');
   const conflicting = new Set();
   const overlaps = [];
-  const items = asList(data, 'conflicts');
   for (const c of items) {
-    const noticeIds = [pick(c, 'notice_id', 'own_notice_id', 'notice'), ...(asList(c.notice_ids))]
-      .filter((x) => x !== undefined && x !== null).map(String);
-    for (const id of noticeIds) conflicting.add(id);
-    const list = c.overlaps || (c.overlap ? [c.overlap] : []) || [];
-    for (const ov of list) {
-      const nid = noticeIds[0];
-      overlaps.push({...ov, notice_id: nid, conflict_id: pick(c, 'id', 'conflict_id'),
-        notice_name: nid && noticesById.get(nid) ? noticesById.get(nid).name : null,
-        counterpart: pick(c, 'counterpart', 'other_party'), kind: pick(c, 'kind') || 'volume',
-        late: Boolean(c.late), status: pick(c, 'status', 'state')});
-    }
+    const nid = c.own_notice_id === null || c.own_notice_id === undefined ? null : String(c.own_notice_id);
+    if (nid) conflicting.add(nid);
+    if (!c.overlap) continue;
+    overlaps.push({...c.overlap, notice_id: nid, conflict_id: String(c.id),
+      notice_name: nid && noticesById.get(nid) ? noticesById.get(nid).name : null,
+      counterpart: c.counterpart, kind: c.kind, late: c.late === true, status: c.status});
   }
   return {conflicting, overlaps, items};
+}
+
+/** Replace or insert `item` (matched by `id`) in `list`; returns a new list. */
+export function upsertById(list, item) {
+  const id = String(item.id);
+  const out = list.filter((x) => String(x.id) !== id);
+  out.push(item);
+  return out;
+}
+
+/** True when `value` (a party id or name) names the signed-in party `me` (/v1/me). */
+export function partyMatches(value, me) {
+  if (value === undefined || value === null || !me) return false;
+  const v = String(value);
+  return v === String(me.party_id) || v === String(me.party_name);
 }

@@ -3,7 +3,8 @@
 
 /* global L */
 import {aheadPoint} from './aircraft-layer.js';
-import {altBand, dhm, toMs, num, pick, countdown} from './util.js';
+import {dhm, toMs, countdown} from './util.js';
+import {t, ft, nm} from './i18n.js';
 
 const DEG = Math.PI / 180;
 
@@ -88,9 +89,18 @@ function timeText(start, end) {
   return `${dhm(toMs(start))} → ${dhm(toMs(end))}`;
 }
 
+/** A volume's altitude band ({lower, upper, reference}) in the current language. */
+export function altBand(alt) {
+  const fl = (v) => `FL${String(Math.round(Number(v))).padStart(3, '0')}`;
+  if (alt.reference === 'fl') return `${fl(alt.lower)} – ${fl(alt.upper)}`;
+  if (alt.reference === 'm_w84') return t('%(lower)s – %(upper)s m WGS-84', {lower: Math.round(alt.lower), upper: Math.round(alt.upper)});
+  return `${ft(Number(alt.lower))} – ${ft(Number(alt.upper))}`;
+}
+
 export class Overlays {
-  constructor(map) {
+  constructor(map, {onNoticeClick = null} = {}) {
     this.map = map;
+    this.onNoticeClick = onNoticeClick;
     map.createPane('volumes');
     map.getPane('volumes').style.zIndex = 380;
     map.createPane('geometry');
@@ -102,80 +112,86 @@ export class Overlays {
     this.noticeBounds = null;
   }
 
-  /** Draw own notices. `conflicting` is a Set of notice ids that are in a conflict. */
+  /** Draw own notices (normalised, model.js). `conflicting` is a Set of notice ids in a conflict. */
   setNotices(notices, conflicting = new Set()) {
     this.notices.clearLayers();
+    this.byNotice = new Map();
     const bounds = L.latLngBounds([]);
     for (const notice of notices) {
-      const id = String(pick(notice, 'id', 'notice_id') ?? '');
-      const name = pick(notice, 'name', 'title', 'designator', 'callsign') || id;
-      const state = String(pick(notice, 'state', 'status') || '').toLowerCase();
-      const volumes = notice.volumes || (notice.volume ? [notice.volume] : []);
-      const inConflict = conflicting.has(id);
-      for (const vol of volumes) {
+      const inConflict = conflicting.has(notice.id);
+      const layers = [];
+      for (const vol of notice.volumes) {
         const ring = footprintRing(vol.footprint);
         if (!ring) continue;
+        // Conflict: a thicker dashed outline (not only a colour).
         const poly = L.polygon(ll(ring), {
-          pane: 'volumes', color: inConflict ? '#ff3b3b' : '#5aa9ff', weight: inConflict ? 2 : 1.4,
-          fillColor: '#5aa9ff', fillOpacity: state.includes('pend') || state.includes('draft') ? 0.06 : 0.14,
-          dashArray: state.includes('pend') || state.includes('draft') ? '6 4' : null,
+          pane: 'volumes', color: inConflict ? '#d55e00' : '#56b4e9', weight: inConflict ? 3 : 1.4,
+          dashArray: inConflict ? '8 4' : null, fillColor: '#56b4e9', fillOpacity: 0.14,
         });
         poly.bindTooltip(
-          `<b>${escapeHtml(name)}</b> <span style="color:#7d8fa1">${escapeHtml(state)}</span><br>` +
-          `${altBand(vol.altitude)}<br>${timeText(vol.start, vol.end)}` +
-          (inConflict ? '<br><span style="color:#ff3b3b">IN CONFLICT</span>' : ''),
+          `<b translate="no">${escapeHtml(notice.name)}</b> <span style="color:#7d8fa1">${escapeHtml(t(notice.state))}</span><br>` +
+          `${escapeHtml(altBand(vol.altitude))}<br>${timeText(vol.start, vol.end)}` +
+          (inConflict ? `<br><span style="color:#d55e00">${escapeHtml(t('IN CONFLICT'))}</span>` : ''),
           {sticky: true, className: 'dc-tip'});
+        if (this.onNoticeClick) poly.on('click', (ev) => this.onNoticeClick(notice, vol, ev.latlng));
         poly.addTo(this.notices);
+        layers.push(poly);
         bounds.extend(poly.getBounds());
       }
+      this.byNotice.set(notice.id, layers);
     }
     this.noticeBounds = bounds.isValid() ? bounds : null;
+  }
+
+  /** The map polygons of one notice. */
+  noticeLayers(id) {
+    return (this.byNotice && this.byNotice.get(id)) || [];
   }
 
   /** Draw disclosed overlaps (clipped geometry of another party's volume meeting ours). */
   setOverlaps(overlaps) {
     this.overlaps.clearLayers();
+    this.byConflict = new Map();
     for (const ov of overlaps) {
-      const polys = geojsonPolygons(ov.geometry || ov.footprint);
-      const lo = num(ov, 'alt_lower_ft');
-      const hi = num(ov, 'alt_upper_ft');
-      const band = Number.isFinite(lo) ? `${Math.round(lo)} – ${Math.round(hi)} ft` : altBand(ov.altitude);
-      for (const latlngs of polys) {
-        L.polygon(latlngs, {pane: 'geometry', color: '#ff4d6d', weight: 1.8, dashArray: '5 3',
-          fillColor: '#ff4d6d', fillOpacity: 0.22})
-          .bindTooltip(`<b>Disclosed overlap</b>${ov.notice_name ? ` with ${escapeHtml(ov.notice_name)}` : ''}<br>` +
-            `${band}<br>${timeText(ov.start, ov.end)}`, {sticky: true, className: 'dc-tip'})
+      const band = `${ft(ov.alt_lower_ft)} – ${ft(ov.alt_upper_ft)}`;
+      const what = ov.kind === 'line' ? t('Line crossing') : t('Disclosed overlap');
+      const layers = [];
+      for (const latlngs of geojsonPolygons(ov.geometry)) {
+        const poly = L.polygon(latlngs, {pane: 'geometry', color: '#cc79a7', weight: 1.8, dashArray: '5 3',
+          fillColor: '#cc79a7', fillOpacity: 0.22})
+          .bindTooltip(`<b>${escapeHtml(what)}</b>${ov.notice_name ? ` — <span translate="no">${escapeHtml(ov.notice_name)}</span>` : ''}<br>` +
+            `${escapeHtml(band)}<br>${timeText(ov.start, ov.end)}`, {sticky: true, className: 'dc-tip'})
           .addTo(this.overlaps);
+        layers.push(poly);
       }
+      this.byConflict.set(ov.conflict_id, layers);
     }
   }
 
-  /** Draw agreed lines; each side shaded in the colour of the party it belongs to. */
-  setLines(lines, ownPartyId, ownPartyName) {
+  /** Open the tooltip of one overlap (after "show on map"). */
+  flashOverlap(conflictId) {
+    for (const l of (this.byConflict && this.byConflict.get(conflictId)) || []) l.openTooltip(l.getBounds().getCenter());
+  }
+
+  /** Draw agreed lines (member view: `own_side`); own side shaded blue, the other side orange. */
+  setLines(lines) {
     this.lines.clearLayers();
     for (const line of lines) {
-      const coords = line.coordinates || (line.geometry && line.geometry.coordinates) || [];
+      const coords = line.coordinates;
       if (coords.length < 2) continue;
       const lat0 = coords[0][1];
-      const bandNm = Number(line.band_nm) || 4;
-      const sides = line.sides || {};
-      const name = pick(line, 'name', 'id') || 'agreed line';
-      // Members see only their own side (`own_side`); the operator view maps party -> side.
-      let ownSide = line.own_side ? String(line.own_side).toLowerCase() : null;
-      for (const [party, side] of Object.entries(sides)) {
-        if (party === String(ownPartyId) || party === ownPartyName) ownSide = String(side).toLowerCase();
-      }
+      const bandNm = 4;
+      const ownSide = line.own_side ? String(line.own_side).toLowerCase() : null;
       for (const [side, sign] of [['left', 1], ['right', -1]]) {
         const off = offsetLine(coords, sign * bandNm, lat0);
         const ring = [...coords, ...off.reverse()];
-        const color = ownSide === null ? '#7d8fa1' : side === ownSide ? '#3fd0ff' : '#ff8a3d';
+        const color = ownSide === null ? '#7d8fa1' : side === ownSide ? '#56b4e9' : '#e69f00';
         L.polygon(ll(ring), {pane: 'volumes', stroke: false, fillColor: color, fillOpacity: 0.16, interactive: false})
           .addTo(this.lines);
       }
-      const tip = ownSide ? `own side: ${escapeHtml(ownSide)} (shaded blue); other side shaded orange`
-        : Object.entries(sides).map(([p, s]) => `${escapeHtml(p)}: ${escapeHtml(s)} side`).join('<br>');
-      L.polyline(ll(coords), {pane: 'volumes', color: '#e0d45a', weight: 2.5})
-        .bindTooltip(`<b>${escapeHtml(name)}</b><br>${tip}`, {sticky: true, className: 'dc-tip'})
+      const tip = ownSide ? t('own side: %(side)s (shaded blue); other side shaded orange', {side: t(ownSide)}) : '';
+      L.polyline(ll(coords), {pane: 'volumes', color: '#f0e442', weight: 2.5})
+        .bindTooltip(`<b translate="no">${escapeHtml(line.name)}</b><br>${escapeHtml(tip)}`, {sticky: true, className: 'dc-tip'})
         .addTo(this.lines);
     }
   }
@@ -201,8 +217,8 @@ export class Overlays {
       pts.forEach((p) => bounds.extend(p));
       return aheadPoint(t.lat, t.lon, t.track_deg || 0, ((t.gs_kt || 0) * tcpa) / 3600);
     };
-    const cpaOwn = path(alert.own, '#3fd0ff', null);
-    const cpaOther = path(alert.other, '#ff8a3d', '6 4');
+    const cpaOwn = path(alert.own, '#56b4e9', null);
+    const cpaOther = path(alert.other, '#e69f00', '6 4');
     const cpa = alert.cpa || (cpaOwn && cpaOther
       ? [(cpaOwn[0] + cpaOther[0]) / 2, (cpaOwn[1] + cpaOther[1]) / 2] : cpaOwn || cpaOther);
     if (cpaOwn && cpaOther) {
@@ -215,10 +231,10 @@ export class Overlays {
     }
     if (cpa) {
       bounds.extend(cpa);
-      const hmd = Number.isFinite(alert.hmdNm) ? `${alert.hmdNm.toFixed(1)} NM` : '?';
-      const vmd = Number.isFinite(alert.vmdFt) ? `${Math.round(alert.vmdFt)} ft` : '?';
-      L.circleMarker(cpa, {pane: 'geometry', radius: 9, color: '#ff3b3b', weight: 2, fill: false})
-        .bindTooltip(`CPA in ${countdown(alert.tCpaS)}<br>miss ${hmd} / ${vmd}`,
+      const hmd = nm(alert.hmdNm, 1);
+      const vmd = ft(alert.vmdFt);
+      L.circleMarker(cpa, {pane: 'geometry', radius: 9, color: '#d55e00', weight: 2, fill: false})
+        .bindTooltip(escapeHtml(t('CPA in %(time)s, miss %(hmd)s / %(vmd)s', {time: countdown(alert.tCpaS), hmd, vmd})),
           {permanent: true, direction: 'right', className: 'dc-tip', offset: [12, 0], opacity: 0.8})
         .addTo(this.conflict);
     }

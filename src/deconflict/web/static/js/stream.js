@@ -3,7 +3,9 @@
 // what was missed. If the browser gives up (readyState CLOSED, e.g. after an HTTP error), we reopen
 // with backoff and pass the last id explicitly.
 
-const KINDS = ['alert', 'picture', 'conflict', 'channel', 'ledger', 'notice', 'heartbeat', 'ping'];
+// Event kinds the broker sends (deconflict/broker/events.py; `*Event` in /openapi.json). Each frame
+// is `id: N`, `event: <kind>`, `data: <the kind's JSON payload>`; `revoked` ends the stream.
+export const KINDS = ['alert', 'picture', 'conflict', 'message', 'channel', 'notice'];
 
 export class LiveStream {
   constructor(key, {onEvent, onStatus, path = '/v1/stream'}) {
@@ -41,16 +43,10 @@ export class LiveStream {
     const handle = (kind) => (ev) => {
       if (ev.lastEventId) this.lastId = ev.lastEventId;
       this.events += 1;
-      let data = null;
-      try { data = ev.data ? JSON.parse(ev.data) : null; } catch { data = ev.data; }
-      // Envelopes like {kind, payload} are unwrapped; the event name wins over the envelope's kind.
-      const k = kind === 'message' && data && typeof data === 'object' && data.kind ? data.kind : kind;
-      const payload = data && typeof data === 'object' && 'payload' in data ? data.payload : data;
-      if (k !== 'heartbeat' && k !== 'ping') this.onEvent(k, payload);
+      this.onEvent(kind, JSON.parse(ev.data));
     };
     for (const kind of KINDS) es.addEventListener(kind, handle(kind));
-    // Unnamed events arrive as "message" (which is also a hotline kind): the envelope decides.
-    es.onmessage = handle('message');
+    es.addEventListener('revoked', () => { es.close(); this.revoked = true; this.onStatus(); });
   }
 
   isOpen() {

@@ -3,6 +3,7 @@
 // outlined red; a click on a bar shows it on the map.
 
 import {hm, dhm, toMs} from './util.js';
+import {t} from './i18n.js';
 
 const NS = 'http://www.w3.org/2000/svg';
 const ROW_H = 20;
@@ -30,6 +31,13 @@ export class Timeline {
     this._bindInput();
     new ResizeObserver(() => this.render()).observe(root);
     setInterval(() => { if (this.follow) this.startMs = Date.now() - this.spanMs / 48; this.render(); }, 30e3);
+  }
+
+  /** Back to following the present: "now" near the left edge, current span. */
+  goNow() {
+    this.follow = true;
+    this.startMs = Date.now() - this.spanMs / 48;
+    this.render();
   }
 
   setSpanHours(hours) {
@@ -61,8 +69,8 @@ export class Timeline {
     const root = svg('svg', {width, height, 'data-testid': 'timeline-svg'});
     const defs = svg('defs');
     const pat = svg('pattern', {id: 'hatch', width: 6, height: 6, patternUnits: 'userSpaceOnUse', patternTransform: 'rotate(45)'});
-    pat.append(svg('rect', {width: 6, height: 6, fill: 'rgba(255,77,109,0.12)'}));
-    pat.append(svg('line', {x1: 0, y1: 0, x2: 0, y2: 6, stroke: '#ff4d6d', 'stroke-width': 2.5}));
+    pat.append(svg('rect', {width: 6, height: 6, fill: 'rgba(204,121,167,0.15)'}));
+    pat.append(svg('line', {x1: 0, y1: 0, x2: 0, y2: 6, stroke: '#cc79a7', 'stroke-width': 2.5}));
     defs.append(pat);
     root.append(defs);
 
@@ -79,25 +87,34 @@ export class Timeline {
     if (this.message) {
       root.append(svg('text', {class: 'tl-tick', x: LABEL_W, y: HEAD_H + 14}, this.message));
     } else if (!this.rows.length) {
-      root.append(svg('text', {class: 'tl-tick', x: LABEL_W, y: HEAD_H + 14}, 'No notices in this window'));
+      root.append(svg('text', {class: 'tl-tick', x: LABEL_W, y: HEAD_H + 14}, t('No notices in this window')));
     }
     this.rows.forEach((row, i) => {
       const y = HEAD_H + i * ROW_H;
       if (i % 2) root.append(svg('rect', {x: 0, y, width, height: ROW_H, fill: 'rgba(255,255,255,0.02)'}));
-      const label = svg('text', {class: 'tl-label', x: 6, y: y + 14}, row.label.length > 25 ? `${row.label.slice(0, 24)}…` : row.label);
+      // The label: words in the reader's language, then data (a notice title, a party or line name)
+      // marked translate="no"; shortened to fit the label column.
+      const fit = (text, room) => (text.length > room ? `${text.slice(0, Math.max(1, room - 1))}…` : text);
+      const label = svg('text', {class: 'tl-label', x: 6, y: y + 14});
+      const words = row.words || '';
+      if (words) label.append(svg('tspan', {}, `${words} `));
+      label.append(svg('tspan', {translate: 'no'}, fit(row.data ?? row.label, 25 - words.length)));
       if (row.kind === 'overlap') label.setAttribute('fill', '#ff8a9c');
       root.append(label);
-      for (const bar of row.bars) {
+      for (const bar of [...row.bars, ...(row.overlapBars || [])]) {
         if (!(bar.endMs > this.startMs && bar.startMs < end)) continue;
         const x1 = Math.max(LABEL_W, this._x(bar.startMs, width));
         const x2 = Math.min(width, this._x(bar.endMs, width));
+        const isOverlap = row.kind === 'overlap' || Boolean(bar.overlap);
         const rect = svg('rect', {
-          class: `tl-bar ${row.kind === 'overlap' ? 'overlap' : ''} ${row.conflict ? 'conflict' : ''}`,
-          x: x1, y: y + 3, width: Math.max(2, x2 - x1), height: ROW_H - 6, rx: 2,
-          'data-testid': row.kind === 'overlap' ? 'timeline-overlap' : 'timeline-bar', 'data-id': row.id,
+          class: `tl-bar ${isOverlap ? 'overlap' : ''} ${row.conflict ? 'conflict' : ''}`,
+          x: x1, y: y + (bar.overlap ? 6 : 3), width: Math.max(2, x2 - x1), height: ROW_H - (bar.overlap ? 12 : 6), rx: 2,
+          'data-testid': isOverlap ? 'timeline-overlap' : 'timeline-bar', 'data-id': row.id,
+          'data-conflict-id': isOverlap ? (bar.overlap || row.overlap).conflict_id : null,
         });
         rect.append(svg('title', {}, `${row.label}\n${bar.title || ''}\n${dhm(bar.startMs)} → ${dhm(bar.endMs)}`));
-        rect.addEventListener('click', (ev) => { ev.stopPropagation(); this.onSelect(row); });
+        const target = bar.overlap ? {kind: 'overlap', overlap: bar.overlap} : row;
+        rect.addEventListener('click', (ev) => { ev.stopPropagation(); this.onSelect(target); });
         root.append(rect);
       }
     });
@@ -105,7 +122,7 @@ export class Timeline {
     if (now >= this.startMs && now <= end) {
       const x = this._x(now, width);
       root.append(svg('line', {class: 'tl-now', x1: x, y1: 0, x2: x, y2: height}));
-      root.append(svg('text', {class: 'tl-tick', x: x + 3, y: height - 4, fill: '#ffb020'}, 'now'));
+      root.append(svg('text', {class: 'tl-tick', x: x + 3, y: height - 4, fill: '#f0e442', 'data-testid': 'timeline-now-label'}, t('now')));
     }
     this.root.replaceChildren(root);
   }
@@ -139,22 +156,29 @@ export class Timeline {
   }
 }
 
-/** Build timeline rows from normalised notices and overlaps. */
+/**
+ * Build timeline rows from normalised notices and overlaps: one row per own notice (its overlaps
+ * drawn inside it as well) and one row per disclosed overlap or line crossing.
+ */
 export function timelineRows(notices, overlaps, conflicting) {
   const rows = [];
+  const span = (ov) => ({startMs: toMs(ov.start), endMs: toMs(ov.end)});
   for (const n of notices) {
-    const bars = n.volumes.map((v) => ({startMs: toMs(v.start), endMs: toMs(v.end), title: v.id || ''}))
+    const bars = n.volumes.map((v) => ({startMs: toMs(v.start), endMs: toMs(v.end), title: v.id}))
       .filter((b) => Number.isFinite(b.startMs) && Number.isFinite(b.endMs));
-    rows.push({id: n.id, label: n.name || n.id, kind: 'notice', bars, conflict: conflicting.has(n.id), notice: n});
+    const overlapBars = overlaps.filter((ov) => ov.notice_id === n.id)
+      .map((ov) => ({...span(ov), title: t('disclosed overlap'), overlap: ov}))
+      .filter((b) => Number.isFinite(b.startMs) && Number.isFinite(b.endMs));
+    rows.push({id: n.id, label: n.name, data: n.name, kind: 'notice', bars, overlapBars, conflict: conflicting.has(n.id), notice: n});
   }
   rows.sort((a, b) => Math.min(...a.bars.map((x) => x.startMs), Infinity) - Math.min(...b.bars.map((x) => x.startMs), Infinity));
   overlaps.forEach((ov, i) => {
-    const s = toMs(ov.start);
-    const e = toMs(ov.end);
-    if (!Number.isFinite(s) || !Number.isFinite(e)) return;
-    const what = ov.kind === 'line' ? `line ${ov.line_name || ''}` : `${ov.counterpart || 'other'} overlap`;
-    rows.push({id: `ov${i}`, label: `⚠ ${what}`.trim(), kind: 'overlap',
-      bars: [{startMs: s, endMs: e, title: 'disclosed overlap'}], conflict: true, overlap: ov});
+    const {startMs, endMs} = span(ov);
+    if (!Number.isFinite(startMs) || !Number.isFinite(endMs)) return;
+    const words = `⚠ ${ov.kind === 'line' ? t('line') : t('overlap with')}`;
+    const data = ov.kind === 'line' ? ov.line_name : ov.counterpart;
+    rows.push({id: `ov${i}`, label: `${words} ${data}`, words, data, kind: 'overlap',
+      bars: [{startMs, endMs, title: t('disclosed overlap')}], conflict: true, overlap: ov});
   });
   return rows;
 }
