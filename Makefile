@@ -8,21 +8,21 @@ SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
 .PHONY: demo test lint typecheck unit bench deps deps-system venv assets wheel-check clean
 
-# The main job: the broker plus a live two-party scenario on the embedded SQLite default.
+# The main job: the broker plus the whole multi-party arrangement on the embedded SQLite default.
 demo: $(VENV)/.ok assets
 	$(VENV)/bin/deconflict demo
 
 # The whole suite: lint, types, unit/property/integration tests, real PostgreSQL, real Chromium.
 test: deps
-	$(VENV)/bin/ruff check src tests bench
-	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/ruff check src tests bench tools setup.py
+	$(VENV)/bin/ruff format --check src tests bench tools setup.py
 	$(VENV)/bin/mypy
+	$(PY) tools/wheel_check.py
 	$(VENV)/bin/pytest -q -p no:cacheprovider; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
-	$(PY) tools/wheel_check.py
 
 lint:
-	$(VENV)/bin/ruff check src tests bench && $(VENV)/bin/ruff format --check src tests bench && $(VENV)/bin/mypy
+	$(VENV)/bin/ruff check src tests bench tools setup.py && $(VENV)/bin/ruff format --check src tests bench tools setup.py && $(VENV)/bin/mypy
 
 unit: $(VENV)/.ok
 	$(VENV)/bin/pytest -q -m "not slow and not e2e and not pg"
