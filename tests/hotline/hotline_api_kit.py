@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from deconflict.broker import agreements, parties
-from deconflict.settings import Settings
 from deconflict.broker import hotline as hotline_sql
+from deconflict.settings import Settings
 from deconflict.store.base import Database, metadata
 from deconflict.store.migrate import upgrade
 from deconflict.web.app import create_app

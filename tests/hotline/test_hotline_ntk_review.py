@@ -9,8 +9,8 @@ from hotline_api_kit import hotline_env
 from hotline_examples import EXAMPLES
 
 from deconflict.broker import agreements
-from deconflict.hotline import render_review_pack
 from deconflict.broker import hotline as hotline_sql
+from deconflict.hotline import render_review_pack
 
 
 def test_party_review_pack_uses_pseudonyms(tmp_path: Path) -> None:
