@@ -321,13 +321,6 @@ class AlertTracker:
         entry.published = entry.alert
         return AlertEvent("acknowledged", entry.alert, now, party=party)
 
-    def require_party(self, alert_id: str, party: str) -> Alert:
-        """The alert if ``party`` is one of its parties; otherwise NotFoundError (same answer)."""
-        alert = self.get(alert_id)
-        if party not in alert.parties:
-            raise NotFoundError(f"alert {alert_id!r} not found")
-        return alert
-
     # ----------------------------------------------------------------------------- helpers
     def _raise(
         self, key: tuple[str, ...], obs: Observation, severity: Severity, now: datetime

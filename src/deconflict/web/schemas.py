@@ -6,7 +6,7 @@ silently ignored; output models carry only what the caller may see.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -115,3 +115,53 @@ class LinePublic(BaseModel):
     coordinates: list[list[float]]
     sides: dict[str, str] | None = None
     own_side: str | None = None
+
+
+class Health(BaseModel):
+    """Liveness and database reachability."""
+
+    status: Literal["ok", "degraded"]
+    database: Literal["ok", "busy", "unreachable"]
+    version: str
+
+
+class LedgerEntryProof(BaseModel):
+    """One of the caller party's ledger entries, opened, with its inclusion proof."""
+
+    index: int
+    tree_size: int = Field(description="Size of the signed head the proof is against.")
+    leaf: dict[str, Any] = Field(description="The leaf record (JSON form).")
+    salt: str = Field(description="Commitment salt, base64.")
+    event: dict[str, Any] = Field(description="The committed event (JSON form).")
+    proof: list[str] = Field(description="Audit path hashes, base64, RFC 9162 order.")
+    checkpoint: str = Field(description="C2SP signed checkpoint note of the head.")
+
+
+class LedgerBundleConsistency(BaseModel):
+    """A consistency proof between two checkpoints of an export bundle."""
+
+    first: int
+    second: int
+    proof: list[str] = Field(description="Hashes, base64, RFC 9162 PROOF order.")
+
+
+class LedgerBundleEntry(BaseModel):
+    """One of the party's entries in an export bundle, opened, with its inclusion proof."""
+
+    leaf: dict[str, Any] = Field(description="The leaf record (JSON form).")
+    salt: str = Field(description="Commitment salt, base64.")
+    event: dict[str, Any] = Field(description="The committed event (JSON form).")
+    proof: list[str] = Field(description="Audit path hashes in the latest checkpoint, base64.")
+
+
+class LedgerExportBundle(BaseModel):
+    """Export bundle for the caller's party (``deconflict ledger verify`` checks it)."""
+
+    format: str
+    origin: str
+    party_id: str
+    log_key: str = Field(description="The broker's vkey (verify against a copy you trust).")
+    checkpoints: list[str] = Field(description="C2SP signed checkpoint notes, oldest first.")
+    consistency: list[LedgerBundleConsistency]
+    entries: list[LedgerBundleEntry]
+    next_index: int | None = Field(description="First index of the next page; null on the last.")

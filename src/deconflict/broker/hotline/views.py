@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from deconflict.broker.events import MessageAckNotice, MessageView, PartyRef
 
 __all__ = [
+    "ChannelSettingsView",
     "ChannelView",
     "IncidentView",
     "LadderStepView",
@@ -42,8 +43,8 @@ class ThreadView(_View):
     awaiting_my_ack: int
 
 
-class ChannelView(_View):
-    """The channel with another party (deadlines in s; recent state changes in ``events``)."""
+class ChannelSettingsView(_View):
+    """The channel with another party after its settings changed (deadlines in s)."""
 
     other_party: PartyRef
     state: str
@@ -52,6 +53,11 @@ class ChannelView(_View):
     ack_deadlines_s: dict[str, float] | None = None
     comm_check: dict[str, Any] | None = None
     updated_at: str | None = None
+
+
+class ChannelView(ChannelSettingsView):
+    """The channel with another party (deadlines in s; recent state changes in ``events``)."""
+
     events: list[dict[str, Any]]
 
 

@@ -29,6 +29,7 @@ from deconflict import hotline as hl
 from deconflict.broker import hotline as service
 from deconflict.broker import limits
 from deconflict.broker.hotline.views import (
+    ChannelSettingsView,
     ChannelView,
     IncidentView,
     LadderView,
@@ -364,6 +365,8 @@ def restore_channel(
 @router.post(
     "/v1/hotline/channels/{party}/comm-checks/{sequence}/answer",
     summary="Answer a communications check",
+    response_model=ChannelView,
+    response_model_exclude_unset=True,
 )
 @field_errors
 def answer_comm_check(
@@ -382,6 +385,8 @@ def answer_comm_check(
 @router.put(
     "/v1/hotline/channels/{party_a}/{party_b}/settings",
     summary="Agreement settings of a channel: deadlines and comm-check schedule (operator)",
+    response_model=ChannelSettingsView,
+    response_model_exclude_unset=True,
 )
 @field_errors
 def configure_channel(

@@ -28,6 +28,7 @@ from deconflict.web.deps import (
     SessionDep,
     WriterPrincipalDep,
 )
+from deconflict.web.schemas import LedgerEntryProof, LedgerExportBundle
 
 router = APIRouter(prefix="/v1/ledger", tags=["ledger"])
 
@@ -125,6 +126,7 @@ def head(principal: PrincipalDep, db: DatabaseDep, signer: SignerDep) -> HeadPub
 @router.get(
     "/entries/{index}/proof",
     summary="Open one of the caller party's entries, with its inclusion proof",
+    response_model=LedgerEntryProof,
 )
 def entry_proof(
     index: Annotated[int, Path(ge=0, le=MAX_INDEX)],
@@ -182,7 +184,11 @@ def post_cosign(
     return CheckpointPublic(checkpoint=merged.note())
 
 
-@router.get("/export", summary="Export bundle for the caller's party (verify it offline)")
+@router.get(
+    "/export",
+    summary="Export bundle for the caller's party (verify it offline)",
+    response_model=LedgerExportBundle,
+)
 def export(
     principal: PartyPrincipalDep,
     db: DatabaseDep,

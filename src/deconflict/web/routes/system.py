@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from deconflict import __version__
 from deconflict.web.deps import DatabaseDep, MetricsDep, OperatorDep
 from deconflict.web.metrics import CONTENT_TYPE
+from deconflict.web.schemas import Health
 
 router = APIRouter(tags=["system"])
 
@@ -22,7 +23,12 @@ HEALTH_PING_S = 0.5
 HEALTH_STALE_S = 30.0
 
 
-@router.get("/health", summary="Liveness and database reachability (no authentication)")
+@router.get(
+    "/health",
+    summary="Liveness and database reachability (no authentication)",
+    response_model=Health,
+    responses={503: {"model": Health, "description": "Database down or unreachable"}},
+)
 async def health(db: DatabaseDep, request: Request) -> JSONResponse:
     """``{"status": "ok", "database": "ok" | "busy", "version": ...}`` within a second even
     under overload (``busy``: the ping took longer than ``HEALTH_PING_S`` while an earlier one
