@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from typing import Final
+from typing import Final, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -43,6 +43,14 @@ CONFLICT_COLUMNS: Final = (
     "bearing_deg",
 )
 """Output columns of ``detect`` (``party_a``, ``party_b`` follow when a party column is given)."""
+
+
+class HasData(Protocol):
+    """Anything with a ``.data`` DataFrame (e.g. ``traffic.core.Traffic``; never imported)."""
+
+    @property
+    def data(self) -> pd.DataFrame: ...
+
 
 _RANGES: Final = {"lat": (-90.0, 90.0, "degrees"), "lon": (-180.0, 180.0, "degrees")}
 
@@ -141,7 +149,7 @@ def validate_states(
 
 
 def _validated_columns(
-    states: pd.DataFrame | Mapping[str, npt.ArrayLike], row_offset: int
+    states: pd.DataFrame | Mapping[str, npt.ArrayLike], row_offset: int, *, unique: bool = True
 ) -> dict[str, npt.NDArray[np.float64] | npt.NDArray[np.object_]]:
     """The columns of ``validate_states`` as numpy arrays (no DataFrame built)."""
     frame = states if isinstance(states, pd.DataFrame) else pd.DataFrame(dict(states))
@@ -155,7 +163,8 @@ def _validated_columns(
         out[name] = _numeric(name, frame[name], row_offset)
     if "party" in frame.columns:
         out["party"] = _text("party", frame["party"], row_offset)
-    _check_unique_ids(ids, row_offset)
+    if unique:
+        _check_unique_ids(ids, row_offset)
     return out
 
 
@@ -170,14 +179,10 @@ def _check_unique_ids(id_values: npt.NDArray[np.object_], row_offset: int) -> No
         raise InvalidInputError(
             field="id",
             reason=f"duplicate id {ids.iloc[k]!r} (first at row {row_offset + first + 1}); "
-            "one snapshot per call: for many times use deconflict.formats.frames.detect_frames",
+            "ids must be unique within one snapshot: for several snapshots in one table, "
+            "add a 'time' column and detect() runs per time",
             row=row_offset + k + 1,
         )
-
-
-def empty_conflicts(with_party: bool = False) -> pd.DataFrame:
-    """An empty conflict table with the right columns and dtypes."""
-    return _empty_template(with_party).copy()
 
 
 @functools.cache
@@ -194,7 +199,7 @@ def _empty_template(with_party: bool) -> pd.DataFrame:
 
 
 def detect(
-    states: pd.DataFrame | Mapping[str, npt.ArrayLike],
+    states: pd.DataFrame | Mapping[str, npt.ArrayLike] | HasData,
     *,
     horizontal_nm: float = HORIZONTAL_NM,
     vertical_ft: float = VERTICAL_FT,
@@ -202,13 +207,24 @@ def detect(
     vertical_mode: VerticalMode | str = VerticalMode.STRICT,
     kernel: ArraysKernel = detect_arrays,
 ) -> pd.DataFrame:
-    """Predicted losses of separation in a snapshot table; one row per conflicting pair.
+    """Predicted losses of separation in a states table; one row per conflicting pair.
 
-    Validates ``states`` (see ``validate_states``), runs ``detect_arrays`` and returns the
-    ``CONFLICT_COLUMNS`` (plus ``party_a``, ``party_b`` when ``states`` has ``party``), with
-    ``a < b`` (as text) and ``bearing_deg`` from ``a`` to ``b``, sorted by ``(a, b)``.
+    Validates ``states`` (see ``validate_states``; ``lat``/``lon`` deg, ``alt_ft`` ft, ``gs_kt``
+    kt, ``track_deg`` deg, ``vs_fpm`` ft/min), runs ``detect_arrays`` and returns the
+    ``CONFLICT_COLUMNS`` (times in s from the snapshot, ``hmd_nm``/``range_nm`` NM,
+    ``vmd_ft``/``vertical_ft`` ft, ``bearing_deg`` deg; plus ``party_a``, ``party_b`` when
+    ``states`` has ``party``), with ``a < b`` (as text) and ``bearing_deg`` from ``a`` to ``b``,
+    sorted by ``(a, b)``. Thresholds: ``horizontal_nm`` NM, ``vertical_ft`` ft, ``lookahead_s`` s.
     ``kernel`` is the arrays detector (``detect_arrays``; e.g. the Ray-sharded one, which gives
     the same answer).
+
+    Several snapshots: when ``states`` has a ``time`` column with more than one distinct
+    (non-missing) value, each time is one snapshot, detected alone with the same parameters;
+    the result starts with ``time`` (the snapshot's value, same dtype) and is sorted by time,
+    then ``(a, b)``: exactly the per-snapshot results concatenated. Ids must be unique within
+    each time; error rows are 1-based positions in ``states``. With one distinct time (or
+    none) the ``time`` column is ignored. An object with a ``.data`` DataFrame (such as
+    ``traffic.core.Traffic``) is read through ``.data``.
 
     Examples
     --------
@@ -220,7 +236,31 @@ def detect(
     >>> row.a, row.b, round(float(row.range_nm), 2), round(float(row.bearing_deg))
     ('A', 'B', 3.01, 90)
     """
-    table = _validated_columns(states, 0)
+    if not isinstance(states, (pd.DataFrame, Mapping)):
+        data = getattr(states, "data", None)
+        if not isinstance(data, pd.DataFrame):
+            raise TypeError(
+                "detect() takes a DataFrame, a mapping of columns or an object with a "
+                f".data DataFrame, not {type(states).__name__}"
+            )
+        states = data
+    frame = states if isinstance(states, pd.DataFrame) else pd.DataFrame(dict(states))
+    if "time" in frame.columns:
+        try:
+            codes, times = pd.factorize(frame["time"], sort=True)
+        except TypeError as exc:
+            raise InvalidInputError(
+                field="time", reason=f"values cannot be ordered ({exc})"
+            ) from exc
+        if len(times) > 1:
+            params = {
+                "horizontal_nm": horizontal_nm,
+                "vertical_ft": vertical_ft,
+                "lookahead_s": lookahead_s,
+                "vertical_mode": vertical_mode,
+            }
+            return _detect_times(frame, np.asarray(codes, dtype=np.intp), times, kernel, params)
+    table = _validated_columns(frame, 0)
     found = kernel(
         table["lat"],
         table["lon"],
@@ -262,3 +302,73 @@ def detect(
         columns["party_a"] = np.where(i_first, p_i, p_j)
         columns["party_b"] = np.where(i_first, p_j, p_i)
     return pd.DataFrame({name: values[order] for name, values in columns.items()})
+
+
+def _detect_times(
+    frame: pd.DataFrame,
+    codes: npt.NDArray[np.intp],
+    times: pd.Index,
+    kernel: ArraysKernel,
+    params: Mapping[str, object],
+) -> pd.DataFrame:
+    """``detect`` per distinct time (``codes`` index ``times``, sorted), as one table."""
+    missing = codes < 0
+    if missing.any():
+        raise InvalidInputError(field="time", reason="missing value", row=_first_bad(missing) + 1)
+    table = _validated_columns(frame, 0, unique=False)
+    ids = table["id"]
+    keyed = pd.DataFrame({"time": codes, "id": ids})
+    dup = np.asarray(keyed.duplicated(keep="first"), dtype=bool)
+    if dup.any():
+        k = _first_bad(dup)
+        first = _first_bad((codes == codes[k]) & (ids == ids[k]))
+        raise InvalidInputError(
+            field="id",
+            reason=f"duplicate id {ids[k]!r} at time {times[codes[k]]} (first at row "
+            f"{first + 1}); ids must be unique within each time: drop or merge the repeats, "
+            "e.g. frame.drop_duplicates(['time', 'id'], keep='last')",
+            row=k + 1,
+        )
+    order = np.argsort(codes, kind="stable")
+    sorted_codes = codes[order]
+    cols = [table[name][order] for name in NUMERIC_COLUMNS]
+    bounds = np.concatenate(([0], np.flatnonzero(np.diff(sorted_codes)) + 1, [len(order)]))
+    fields = ("t_in_s", "t_out_s", "t_cpa_s", "hmd_nm", "vmd_ft", "range_nm", "vertical_ft")
+    pieces: dict[str, list[npt.NDArray[np.float64]]] = {
+        name: [] for name in (*fields, "bearing_deg", "reverse_bearing_deg")
+    }
+    gi: list[npt.NDArray[np.intp]] = []
+    gj: list[npt.NDArray[np.intp]] = []
+    for start, end in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+        if end - start < 2:
+            continue
+        found = kernel(*(c[start:end] for c in cols), **params)
+        if len(found):
+            gi.append(order[found.i + start])
+            gj.append(order[found.j + start])
+            for name, bucket in pieces.items():
+                bucket.append(np.asarray(getattr(found, name), dtype=np.float64))
+    with_party = "party" in table
+    if not gi:
+        empty = _empty_template(with_party).copy()
+        empty.insert(0, "time", pd.Series(times[:0]))
+        return empty
+    i, j = np.concatenate(gi), np.concatenate(gj)
+    values = {name: np.concatenate(bucket) for name, bucket in pieces.items()}
+    id_i, id_j = ids[i], ids[j]
+    i_first = id_i < id_j
+    a, b = np.where(i_first, id_i, id_j), np.where(i_first, id_j, id_i)
+    # (time, a, b) order; ids ranked in Python string order, as ``detect`` sorts them
+    ranks, _ = pd.factorize(np.concatenate([a, b]), sort=True)
+    final = np.lexsort((ranks[len(a) :], ranks[: len(a)], codes[i]))
+    columns: dict[str, npt.NDArray[np.float64] | npt.NDArray[np.object_]] = {"a": a, "b": b}
+    columns.update({name: values[name] for name in fields})
+    columns["bearing_deg"] = np.where(i_first, values["bearing_deg"], values["reverse_bearing_deg"])
+    if with_party:
+        parties = table["party"]
+        p_i, p_j = parties[i], parties[j]
+        columns["party_a"] = np.where(i_first, p_i, p_j)
+        columns["party_b"] = np.where(i_first, p_j, p_i)
+    out = pd.DataFrame({name: column[final] for name, column in columns.items()})
+    out.insert(0, "time", pd.Series(times.take(codes[i][final])))
+    return out
