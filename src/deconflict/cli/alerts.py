@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import sys
 import time as clock
 from collections.abc import Iterator, Sequence
@@ -24,12 +23,11 @@ import numpy as np
 import pandas as pd
 import typer
 
+from deconflict.cli.detect import in_file_rows
 from deconflict.daa import AlertMemory, Profile, States, alerter_index, get_profile, step_alerts
 from deconflict.errors import InvalidInputError
-from deconflict.formats.tracks import Snapshot, read_tracks, split_snapshots
+from deconflict.formats.tracks import read_tracks, split_snapshots
 from deconflict.tactical import validate_states
-
-_ROW_REFERENCE = re.compile(r"\brow (\d+)")
 
 
 class ProfileOption(StrEnum):
@@ -57,21 +55,6 @@ def iso_utc(when: pd.Timestamp | None) -> str:
     return str(when.tz_convert("UTC").isoformat()).replace("+00:00", "Z")
 
 
-def _file_error(exc: InvalidInputError, snapshot: Snapshot) -> InvalidInputError:
-    row: int | str | None = exc.row
-    if isinstance(row, int) and 1 <= row <= len(snapshot.rows):
-        row = snapshot.file_row(row)
-
-    def file_row(match: re.Match[str]) -> str:
-        k = int(match.group(1))
-        return f"row {snapshot.file_row(k)}" if 1 <= k <= len(snapshot.rows) else match.group(0)
-
-    reason = _ROW_REFERENCE.sub(file_row, exc.reason)
-    if snapshot.time is not None:
-        reason = f"{reason} (snapshot {iso_utc(snapshot.time)})"
-    return InvalidInputError(field=exc.field, reason=reason, row=row)
-
-
 def load_snapshots(
     file: Path, profile: Profile, column: Sequence[str] = ()
 ) -> Iterator[LoadedSnapshot]:
@@ -90,7 +73,7 @@ def load_snapshots(
         try:
             valid = validate_states(snapshot.states)
         except InvalidInputError as exc:
-            raise _file_error(exc, snapshot) from exc
+            raise in_file_rows(exc, snapshot) from exc
         if alerters is None:
             codes = np.ones(len(valid), dtype=np.int64)
         else:

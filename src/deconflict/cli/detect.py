@@ -158,7 +158,7 @@ def detect_snapshots(
                 kernel=kernel,
             )
         except InvalidInputError as exc:
-            raise _in_file_rows(exc, snapshot) from exc
+            raise in_file_rows(exc, snapshot) from exc
         elapsed_s += clock.perf_counter() - started
         aircraft += len(snapshot.states)
         if len(found):
@@ -176,7 +176,7 @@ def detect_snapshots(
     return DetectionRun(conflicts, aircraft, len(snapshots), elapsed_s)
 
 
-def _in_file_rows(exc: InvalidInputError, snapshot: Snapshot) -> InvalidInputError:
+def in_file_rows(exc: InvalidInputError, snapshot: Snapshot) -> InvalidInputError:
     """The same error with the snapshot-relative row translated to the file's data row."""
     row: int | str | None = exc.row
     if isinstance(row, int) and 1 <= row <= len(snapshot.rows):
