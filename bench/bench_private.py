@@ -114,13 +114,19 @@ def _json_bytes(n_values: int) -> int:
     return 4 * ((32 * n_values + 2) // 3) + 300
 
 
-def bench_psi(sizes: list[int]) -> list[dict[str, float]]:
-    print("\n2. PSI per party (one core): wall / CPU seconds, MB on the wire and at the broker")
-    print("   push = hash + blind + pad own set; sync = answer the counterpart's set + intersect")
+def bench_psi(sizes: list[int], workers: int = 1) -> list[dict[str, float]]:
     print(
-        f"{'cells':>8} {'padded':>8} {'push cpu':>9} {'sync cpu':>9} {'total cpu':>10} "
-        f"{'wall':>7} {'up MB':>7} {'down MB':>8} {'broker MB':>10} {'plain s':>8} "
-        f"{'ratio':>7} {'found':>6}"
+        f"\n2. PSI per party ({psi.PROTOCOL}, {workers} thread(s)): wall / CPU s, MB on the "
+        "wire and at the broker"
+    )
+    print(
+        "   push = hash to group + blind + pad own set; "
+        "sync = answer the counterpart's set + intersect"
+    )
+    print(
+        f"{'cells':>8} {'padded':>8} {'hash s':>7} {'blind s':>8} {'pad s':>6} {'answer s':>9} "
+        f"{'push cpu':>9} {'sync cpu':>9} {'total cpu':>10} {'wall':>7} {'up MB':>7} "
+        f"{'down MB':>8} {'broker MB':>10} {'us/mult':>8} {'plain s':>8} {'found':>6}"
     )
     grid = Grid()
     rows = []
@@ -132,40 +138,55 @@ def bench_psi(sizes: list[int]) -> list[dict[str, float]]:
         vb, _ = psi.pad_and_sort(psi.blind(b, psi.hash_cells("bench", grid, cy)))
         wall0, cpu0 = time.perf_counter(), time.process_time()
         a = psi.new_secret()
-        va, origin = psi.pad_and_sort(psi.blind(a, psi.hash_cells("bench", grid, cx)))
+        hashed = psi.hash_cells("bench", grid, cx, workers=workers)
+        t_hash = time.process_time()
+        blinded = psi.blind(a, hashed, workers=workers)
+        t_blind = time.process_time()
+        va, origin = psi.pad_and_sort(blinded, workers=workers)
         wall1, cpu1 = time.perf_counter(), time.process_time()
         answer = psi.blind(b, va)  # B answers A (B's time, not A's)
         wall2, cpu2 = time.perf_counter(), time.process_time()
-        b_double = psi.blind(a, vb)  # A answers B
-        found = [origin[i] for i in psi.matches(answer, b_double) if origin[i] >= 0]
+        b_double = psi.blind(a, vb, workers=workers)  # A answers B
+        t_answer = time.process_time()
+        found = origin[psi.matches(answer, b_double)]
+        found = found[found >= 0]
         wall3, cpu3 = time.perf_counter(), time.process_time()
         push_cpu, sync_cpu = cpu1 - cpu0, cpu3 - cpu2
         wall = (wall1 - wall0) + (wall3 - wall2)
+        per_mult = (t_blind - t_hash + t_answer - cpu2) / (n + psi.count(vb)) * 1e6
         t = time.perf_counter()
         hx = {hashlib.sha256(r.tobytes()).digest() for r in cx.records()}
         hy = {hashlib.sha256(r.tobytes()).digest() for r in cy.records()}
         plain_found = len(hx & hy)
         plain = time.perf_counter() - t
         assert len(found) == plain_found == overlap
-        up = _json_bytes(len(va)) + _json_bytes(len(vb) + 4)  # own set + sealed answer
-        down = _json_bytes(len(vb)) + _json_bytes(len(va) + 4)
-        broker = 2 * 32 * (len(va) + len(vb)) + 4 * 200
+        na, nb = psi.count(va), psi.count(vb)
+        up = _json_bytes(na) + _json_bytes(nb + 4)  # own set + sealed answer
+        down = _json_bytes(nb) + _json_bytes(na + 4)
+        broker = 2 * 32 * (na + nb) + 4 * 200
         rows.append(
             {
+                "workers": workers,
                 "cells": n,
-                "padded": len(va),
+                "padded": na,
+                "hash_cpu_s": round(t_hash - cpu0, 3),
+                "blind_cpu_s": round(t_blind - t_hash, 3),
+                "pad_cpu_s": round(cpu1 - t_blind, 3),
+                "answer_cpu_s": round(t_answer - cpu2, 3),
                 "push_cpu_s": round(push_cpu, 3),
                 "sync_cpu_s": round(sync_cpu, 3),
                 "wall_s": round(wall, 3),
                 "up_mb": round(up / 1e6, 3),
                 "down_mb": round(down / 1e6, 3),
                 "broker_mb": round(broker / 1e6, 3),
+                "us_per_mult": round(per_mult, 1),
             }
         )
         print(
-            f"{n:>8,} {len(va):>8,} {push_cpu:>9.2f} {sync_cpu:>9.2f} {push_cpu + sync_cpu:>10.2f} "
-            f"{wall:>7.2f} {up / 1e6:>7.2f} {down / 1e6:>8.2f} {broker / 1e6:>10.2f} "
-            f"{plain:>8.3f} {(push_cpu + sync_cpu) / plain:>6.0f}x {len(found):>6,}"
+            f"{n:>8,} {na:>8,} {t_hash - cpu0:>7.2f} {t_blind - t_hash:>8.2f} "
+            f"{cpu1 - t_blind:>6.2f} {t_answer - cpu2:>9.2f} {push_cpu:>9.2f} {sync_cpu:>9.2f} "
+            f"{push_cpu + sync_cpu:>10.2f} {wall:>7.2f} {up / 1e6:>7.2f} {down / 1e6:>8.2f} "
+            f"{broker / 1e6:>10.2f} {per_mult:>8.1f} {plain:>8.3f} {len(found):>6,}"
         )
     return rows
 
@@ -173,10 +194,16 @@ def bench_psi(sizes: list[int]) -> list[dict[str, float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="1k and 10k cells only")
+    parser.add_argument("--workers", type=int, default=2, help="threads for an extra PSI row")
+    parser.add_argument("--psi-only", action="store_true", help="skip the cell counts")
     args = parser.parse_args()
     print(f"bench_private {time.strftime('%Y-%m-%d %H:%M:%SZ', time.gmtime())}")
-    bench_cells([Grid(5, 900, 2000), Grid(6, 300, 1000), Grid(7, 300, 1000)])
-    rows = bench_psi([1_000, 10_000] if args.quick else [1_000, 10_000, 100_000])
+    if not args.psi_only:
+        bench_cells([Grid(5, 900, 2000), Grid(6, 300, 1000), Grid(7, 300, 1000)])
+    sizes = [1_000, 10_000] if args.quick else [1_000, 10_000, 100_000]
+    rows = bench_psi(sizes)
+    if args.workers > 1:
+        rows += bench_psi(sizes[-1:], workers=args.workers)
     print(json.dumps({"psi": rows}))
 
 

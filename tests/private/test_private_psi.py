@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 from typing import Any
 
@@ -17,7 +18,7 @@ from test_private_cells import LATS, LONS, volumes
 from deconflict.errors import InvalidInputError
 from deconflict.geo.ellipsoid import CentralPlane, lonlat_to_unit
 from deconflict.geo.overlap import buffered_planar
-from deconflict.private import psi
+from deconflict.private import group, psi
 from deconflict.private.cells import Cells, Grid, discretise
 from deconflict.private.protocol import IntegrityError, PartyKeys, PublicKeys, seal, unseal
 from deconflict.private.reveal import clip_to_slots, exact_overlaps, reveal_part, verdict_digest
@@ -46,10 +47,14 @@ def _cells(keys: list[tuple[int, int, int]]) -> Cells:
     return Cells.union([Cells(arr[:, 0].astype(np.uint64), arr[:, 1].astype(np.int64), arr[:, 2])])
 
 
-@settings(max_examples=8, deadline=None)
+def _elements(blob: bytes) -> list[bytes]:
+    return [blob[k : k + 32] for k in range(0, len(blob), 32)]
+
+
+@settings(max_examples=4, deadline=None)  # each example blinds 4 padded sets of 1024
 @given(
-    st.sets(st.tuples(st.integers(0, 50), st.integers(0, 3), st.integers(0, 2)), max_size=40),
-    st.sets(st.tuples(st.integers(0, 50), st.integers(0, 3), st.integers(0, 2)), max_size=40),
+    st.sets(st.tuples(st.integers(0, 20), st.integers(0, 3), st.integers(0, 2)), max_size=40),
+    st.sets(st.tuples(st.integers(0, 20), st.integers(0, 3), st.integers(0, 2)), max_size=40),
 )
 def test_psi_equals_plain_intersection(
     xs: set[tuple[int, int, int]], ys: set[tuple[int, int, int]]
@@ -59,18 +64,65 @@ def test_psi_equals_plain_intersection(
     # A blinds and pads; B blinds and pads; each answers the other's set
     va, origin_a = psi.pad_and_sort(psi.blind(a, psi.hash_cells("ag-1", GRID, cx)))
     vb, _ = psi.pad_and_sort(psi.blind(b, psi.hash_cells("ag-1", GRID, cy)))
-    assert len(va) == psi.bucket_size(len(cx)) and va == sorted(va)
+    assert psi.count(va) == psi.bucket_size(len(cx)) and _elements(va) == sorted(_elements(va))
+    assert sorted(origin_a[origin_a >= 0].tolist()) == list(range(len(cx)))
     answer_to_a = psi.blind(b, va)
     b_double = psi.blind(a, vb)
-    hits = [origin_a[i] for i in psi.matches(answer_to_a, b_double)]
-    assert all(h >= 0 for h in hits)  # dummies never match
+    hits = origin_a[psi.matches(answer_to_a, b_double)]
+    assert (hits >= 0).all()  # dummies never match
     found = {cx.keys()[h] for h in hits}
     assert found == xs & ys
     # another agreement (domain separation): nothing matches
     other = psi.blind(a, psi.blind(b, psi.hash_cells("ag-2", GRID, cy)))
-    assert not (xs & ys) or not set(
-        psi.blind(b, psi.blind(a, psi.hash_cells("ag-1", GRID, cx)))
-    ) & set(other)
+    mine = psi.blind(b, psi.blind(a, psi.hash_cells("ag-1", GRID, cx)))
+    assert not set(_elements(mine)) & set(_elements(other))
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.binary(min_size=64, max_size=64), st.integers(1, 6))
+def test_blinding_commutes_in_ristretto255(seed: bytes, n: int) -> None:
+    """[a][b]P == [b][a]P == [ab mod L]P for random scalars and hash-derived points; blinding
+    is a bijection (distinct inputs stay distinct) and the result is a valid group element."""
+    points = group.from_hash(hashlib.sha512(seed).digest()) + group.random_points(n - 1)
+    a, b = psi.new_secret(), psi.new_secret()
+    ab = psi.blind(a, psi.blind(b, points))
+    assert ab == psi.blind(b, psi.blind(a, points))
+    assert ab == psi.blind(_scalar_mul(a, b), points)
+    assert len(set(_elements(ab))) == n and all(group.is_valid_point(p) for p in _elements(ab))
+    assert psi.blind(a, points) != psi.blind(b, points)
+
+
+_L = 2**252 + 27742317777372353535851937790883648493
+
+
+def _scalar_mul(a: bytes, b: bytes) -> bytes:
+    """The slow obvious reference: integer product modulo the group order."""
+    product = int.from_bytes(a, "little") * int.from_bytes(b, "little") % _L
+    return product.to_bytes(32, "little")
+
+
+def test_hash_to_group_is_deterministic_and_domain_separated() -> None:
+    cells = _cells([(1, 2, 3), (4, 5, 6), (2**40, 7, 1)])
+    h = psi.hash_cells("ag-1", GRID, cells)
+    assert h == psi.hash_cells("ag-1", GRID, cells)  # deterministic
+    assert psi.count(h) == 3 and len(set(_elements(h))) == 3
+    assert all(group.is_valid_point(p) for p in _elements(h))
+    # reference: SHA-512 of the documented encoding, one cell at a time, mapped to the group
+    record = cells.records()[1].tobytes()
+    digest = hashlib.sha512(psi.hash_prefix("ag-1", GRID) + record).digest()
+    assert _elements(h)[1] == group.from_hash(digest)
+    assert psi.hash_prefix("ag-1", GRID).startswith(b"deconflict/private/psi/cell/v2/ristretto255")
+    # every context field separates: agreement, each grid parameter
+    others = [
+        psi.hash_cells("ag-2", GRID, cells),
+        psi.hash_cells("ag-1", Grid(7, GRID.slot_s, GRID.layer_ft), cells),
+        psi.hash_cells("ag-1", Grid(GRID.resolution, 900, GRID.layer_ft), cells),
+        psi.hash_cells("ag-1", Grid(GRID.resolution, GRID.slot_s, 1000), cells),
+    ]
+    for o in others:
+        assert not set(_elements(o)) & set(_elements(h))
+    # the length prefix keeps ("ab", grid) apart from ("a", ...)-style concatenations
+    assert psi.hash_prefix("ab", GRID) != psi.hash_prefix("a", GRID)[:-9] + b"b" + b"\x00" * 9
 
 
 def test_padding_buckets_and_limits() -> None:
@@ -82,19 +134,36 @@ def test_padding_buckets_and_limits() -> None:
     with pytest.raises(InvalidInputError, match="limit"):
         psi.bucket_size(psi.MAX_SET + 1)
     with pytest.raises(InvalidInputError, match="multiple of 32"):
-        psi.unpack(b"x" * 33)
+        psi.count(b"x" * 33)
 
 
-def test_low_order_points_are_refused() -> None:
-    zero = bytes(32)
-    one = (1).to_bytes(32, "little")
-    for bad in (zero, one, b"short"):
-        with pytest.raises(InvalidInputError):
-            psi.blind(psi.new_secret(), [bad])
+def test_invalid_elements_are_refused_with_their_index() -> None:
+    good = group.random_points(2)
+    p = 2**255 - 19
+    non_canonical = (p + 1).to_bytes(32, "little")  # field element >= p
+    negative = (3).to_bytes(32, "little")  # odd ("negative") s is not a canonical encoding
+    for bad in (bytes(32), (1).to_bytes(32, "little"), non_canonical, negative, b"\xff" * 32):
+        assert not group.is_valid_point(bad)
+        with pytest.raises(InvalidInputError, match=r"counterpart set\[2\]"):
+            psi.blind(psi.new_secret(), good + bad, field="counterpart set")
+    with pytest.raises(InvalidInputError, match="multiple of 32"):
+        psi.blind(psi.new_secret(), good + b"short")
+
+
+def test_retired_protocol_is_refused_with_a_clear_error() -> None:
+    psi.check_protocol(psi.PROTOCOL)
+    with pytest.raises(psi.ProtocolVersionError, match=r"psi-x25519/1.*retired.*push again"):
+        psi.check_protocol(None)
+    with pytest.raises(psi.ProtocolVersionError, match="unknown protocol"):
+        psi.check_protocol("psi-p256/9")
+    blob = psi.random_points(4)
+    d = psi.set_digest("ag", "p", 1, blob)
+    assert psi.stored_protocol("ag", "p", 1, blob, d) == psi.PROTOCOL
+    assert psi.stored_protocol("ag", "p", 1, blob, "0" * 64) == "unknown"
 
 
 def test_digest_binds_agreement_party_epoch_and_values() -> None:
-    blob = psi.pack(psi.random_points(4))
+    blob = psi.random_points(4)
     d = psi.set_digest("ag", "p", 1, blob)
     assert d != psi.set_digest("ag", "p", 2, blob)
     assert d != psi.set_digest("ag2", "p", 1, blob)
@@ -211,3 +280,17 @@ def test_reveal_shows_only_the_intersecting_cells_of_a_large_volume() -> None:
     assert shown.area <= 1.2 * hexagon_m2 < 0.05 * full.area
     assert part.buffered_end - part.buffered_start == timedelta(minutes=10)
     assert part.buffers.lateral_nm == 0.0
+
+
+def test_threaded_group_operations_equal_the_single_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(group, "MIN_CHUNK", 4)
+    points = group.random_points(37, workers=3)
+    s = psi.new_secret()
+    assert psi.blind(s, points, workers=3) == psi.blind(s, points)
+    hashes = bytes(range(64)) * 37
+    assert group.from_hash(hashes, workers=4) == group.from_hash(hashes)
+    bad = points[: 32 * 30] + bytes(32) + points[32 * 31 :]
+    with pytest.raises(InvalidInputError, match=r"set\[30\]"):
+        psi.blind(s, bad, field="set", workers=3)

@@ -4,8 +4,10 @@ replayed blinded sets, a wrong ledger entry, swapped keys) is detected by the cl
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import sqlite3
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -46,8 +48,8 @@ class Env:
     def push(self, name: str) -> list[dict[str, Any]]:
         return push(self.plans[name], self.relay(f"{name}.duty_officer"), self.state(name))
 
-    def sync(self, name: str, reveal: bool = False) -> Any:
-        return sync(self.relay(f"{name}.duty_officer"), self.state(name), reveal=reveal)
+    def sync(self, name: str, reveal: bool = False, **options: Any) -> Any:
+        return sync(self.relay(f"{name}.duty_officer"), self.state(name), reveal=reveal, **options)
 
     def sql(self, query: str, *args: Any) -> list[Any]:
         con = sqlite3.connect(self.broker.db_file)
@@ -124,10 +126,18 @@ def test_need_to_know_and_roles(env: Env) -> None:
 
 
 def _set_body(keys: PartyKeys, aid: str, epoch: int, n: int = 1024) -> dict[str, Any]:
-    blob = psi.pack(psi.random_points(n))
+    blob = psi.random_points(n)
     digest = psi.set_digest(aid, keys.public_json()["sign_public"], epoch, blob)
-    statement = {"kind": "set", "agreement": aid, "epoch": epoch, "count": n, "digest": digest}
+    statement = {
+        "kind": "set",
+        "protocol": psi.PROTOCOL,
+        "agreement": aid,
+        "epoch": epoch,
+        "count": n,
+        "digest": digest,
+    }
     return {
+        "protocol": psi.PROTOCOL,
         "epoch": epoch,
         "count": n,
         "blinded": base64.b64encode(blob).decode(),
@@ -217,7 +227,7 @@ def _both_pushed(env: Env) -> None:
 def test_substituted_set_is_detected(env: Env) -> None:
     _both_pushed(env)
     b_id = env.broker.party_ids["B"]
-    fake = psi.pack(psi.random_points(1024))
+    fake = psi.random_points(1024)
     env.sql("UPDATE private_sets SET blinded = ? WHERE party_id = ?", fake, b_id)
     with pytest.raises(IntegrityError, match="substituted"):
         env.sync("A")
@@ -333,3 +343,145 @@ def test_counterpart_is_told_to_sync_by_a_private_event(env: Env) -> None:
     assert not [e for e in to_c if e.kind == "private"]
     for kind, payload in mine + theirs:
         validate_event(1, kind, payload)
+
+
+def _v1_digest(aid: str, party: str, epoch: int, blob: bytes) -> str:
+    """The retired X25519 protocol's commitment (no protocol field, v1 domain)."""
+    h = hashlib.sha256(b"deconflict/private/psi/commit/v1\x00")
+    for value in (aid, party):
+        h.update(bytes([len(value)]) + value.encode())
+    h.update(struct.pack(">QQ", epoch, len(blob) // 32) + blob)
+    return h.hexdigest()
+
+
+def test_old_format_session_is_refused_with_a_clear_error(env: Env) -> None:
+    aid = env.broker.agreement_id
+    h = _h(env, "B.duty_officer")
+    keys = PartyKeys.generate()
+    assert env.http.put("/v1/private/keys", json=keys.public_json(), headers=h).status_code == 200
+    # an old client (no protocol field) is refused by the relay, naming the field and versions
+    old = _set_body(keys, aid, 1)
+    del old["protocol"]
+    r = env.http.put(f"/v1/private/agreements/{aid}/set", json=old, headers=h)
+    assert r.status_code == 409 and "protocol" in r.text and "psi-x25519/1" in r.text
+    assert psi.PROTOCOL in r.text
+    # a set stored by the old protocol: the counterpart is told to re-push, not "substituted"
+    assert env.http.put(
+        f"/v1/private/agreements/{aid}/set", json=_set_body(keys, aid, 1), headers=h
+    ).is_success
+    blob = env.sql("SELECT blinded FROM private_sets WHERE party_id = ?", env.broker.party_ids["B"])
+    v1 = _v1_digest(aid, keys.public_json()["sign_public"], 1, bytes(blob[0][0]))
+    env.sql("UPDATE private_sets SET digest = ?", v1)
+    r = env.http.get(f"/v1/private/agreements/{aid}/set", headers=_h(env, "A.duty_officer"))
+    assert r.status_code == 409 and "push again" in r.text
+    # a local state directory from the old protocol: the client says what to do
+    env.push("A")
+    state = env.state("A").agreement_dir(aid) / "state.json"
+    meta = json.loads(state.read_text())
+    del meta["protocol"]
+    state.write_text(json.dumps(meta))
+    with pytest.raises(psi.ProtocolVersionError, match=r"--state.*psi-x25519/1.*push again"):
+        env.sync("A")
+
+
+def test_reveals_past_the_disclosure_budget_are_refused(env: Env) -> None:
+    """B scans for A's whole plan (it pushes A's own volumes as its set): the intersection is
+    everything A has there, but A's reveal is charged to B's disclosure budget of A's plans,
+    withheld by A's client and refused by the relay past it (429 naming the budget)."""
+    aid = env.broker.agreement_id
+    op = _h(env, "operator")
+    r = env.http.put(
+        f"/v1/agreements/{aid}/settings",
+        json={"disclosure": {"fraction": 0.0, "floor_km2h": 1000.0}},
+        headers=op,
+    )
+    assert r.status_code == 200, r.text
+    env.push("A")
+    env.plans["B"] = env.plans["A"]  # the scan
+    env.push("B")
+    env.sync("B")
+    report = env.sync("A", reveal=True)
+    assert report.conflicts and any("WITHHELD" in n for n in report.notes), report.notes
+    a_id = env.broker.party_ids["A"]
+    assert not env.sql("SELECT 1 FROM private_sealed WHERE sender_id = ? AND kind = 'reveal'", a_id)
+    listed = env.http.get("/v1/private/agreements", headers=_h(env, "A.duty_officer")).json()
+    info = listed["agreements"][0]
+    assert info["reveal_budget_km2h"] == 1000.0 and info["revealed_km2h"] == 0.0
+    unit = info["cell_km2h"]
+    # a client that skips its own check (or lies low) meets the relay's
+    url = f"/v1/private/agreements/{aid}/sealed/reveal"
+    h = _h(env, "A.duty_officer")
+    blob = base64.b64encode(b"sealed" * 10).decode()
+    r = env.http.put(url, json={"epoch": 1, "blob": blob}, headers=h)
+    assert r.status_code == 422 and "cell_slots" in r.text  # a reveal must declare its size
+    too_many = int(1000.0 / unit) + 1
+    r = env.http.put(url, json={"epoch": 1, "blob": blob, "cell_slots": too_many}, headers=h)
+    assert r.status_code == 429 and "disclosure budget" in r.text, r.text
+    fits = int(600.0 / unit)
+    r = env.http.put(url, json={"epoch": 1, "blob": blob, "cell_slots": fits}, headers=h)
+    assert r.status_code == 200 and r.json()["charge_km2h"] == pytest.approx(fits * unit)
+    r = env.http.put(url, json={"epoch": 1, "blob": blob, "cell_slots": fits}, headers=h)
+    assert r.json()["charge_km2h"] == 0.0  # the same reveal again costs nothing
+    rest = int((1000.0 - fits * unit) / unit) + 1  # one cell-slot more than what is left
+    r = env.http.put(url, json={"epoch": 2, "blob": blob, "cell_slots": rest}, headers=h)
+    assert r.status_code == 429
+    r = env.http.put(url, json={"epoch": 2, "blob": blob, "cell_slots": rest - 1}, headers=h)
+    assert r.status_code == 200
+    # A sees what B was charged; the ledger and A's disclosure list record it
+    mine = env.http.get("/v1/disclosures", headers=h).json()["disclosures"]
+    assert [d["kind"] for d in mine] == ["private_reveal"] * 2
+    listed = env.http.get("/v1/private/agreements", headers=h).json()["agreements"][0]
+    assert listed["revealed_km2h"] == pytest.approx((fits + rest - 1) * unit, abs=1e-2)
+    # the counterpart's budget of B is its own: B may still reveal to A
+    r = env.http.put(
+        url, json={"epoch": 1, "blob": blob, "cell_slots": 1}, headers=_h(env, "B.duty_officer")
+    )
+    assert r.status_code == 200
+
+
+def test_an_intersection_opens_one_hotline_thread_without_window_or_cells(env: Env) -> None:
+    _both_pushed(env)
+    env.sync("B")
+    quiet = env.sync("A", hotline=False)  # --no-hotline: the broker is not even told
+    assert quiet.conflicts
+    assert env.http.get("/v1/hotline/threads", headers=_h(env, "A.duty_officer")).json() == []
+    a = env.sync("A")
+    b = env.sync("B")
+    assert a.conflicts and b.conflicts
+    assert any("hotline thread" in n and "opened" in n for n in a.notes)  # A reported first
+    threads = {
+        who: env.http.get("/v1/hotline/threads", headers=_h(env, f"{who}.duty_officer")).json()
+        for who in ("A", "B", "C")
+    }
+    assert len(threads["A"]) == len(threads["B"]) == 1 and threads["C"] == []
+    assert threads["A"][0]["id"] == threads["B"][0]["id"]
+    assert threads["A"][0]["subject"].startswith("Private-mode conflict")
+    msgs = env.http.get(
+        "/v1/hotline/messages",
+        params={"thread": threads["B"][0]["id"]},
+        headers=_h(env, "B.duty_officer"),
+    ).json()
+    assert len(msgs) == 1  # B's report of the same intersection added nothing
+    text = json.dumps(msgs)
+    assert all(c["cell_count"] == len(c["cells"]) for c in a.conflicts)  # all listed here
+    common = {(x["h3"], x["slot"], x["layer"]) for c in a.conflicts for x in c["cells"]}
+    assert f"share {len(common)} cells" in text
+    for c in a.conflicts + b.conflicts:  # neither the window nor any cell id
+        assert c["window"]["start"][:13] not in text and c["window"]["end"][:13] not in text
+        assert all(x["h3"] not in text for x in c["cells"])
+    aid = env.broker.agreement_id
+    url = f"/v1/private/agreements/{aid}/found"
+    h = _h(env, "A.duty_officer")
+    stale = {"own_epoch": 1, "counterpart_epoch": 2, "cells": 3}
+    assert env.http.put(url, json=stale, headers=h).status_code == 409  # invented epoch
+    current = {"own_epoch": 1, "counterpart_epoch": 1, "cells": 3}
+    assert env.http.put(url, json=current, headers=_h(env, "C.duty_officer")).status_code == 404
+    assert env.http.put(url, json=current, headers=h).json()["message_id"] is None
+    # an amendment (new epoch pair) that still meets adds a message to the same thread
+    env.push("A")
+    env.sync("B")
+    env.sync("A")
+    msgs = env.http.get(
+        "/v1/hotline/messages", params={"thread": threads["A"][0]["id"]}, headers=h
+    ).json()
+    assert len(msgs) == 2

@@ -15,13 +15,18 @@ With ``--reveal`` (the party's consent) it also sends the counterpart, end-to-en
 conflicting volumes clipped to the intersecting time slots, and prints the exact overlaps once
 the counterpart has revealed too: ``{"agreement", "own_volume", "counterpart",
 "counterpart_volume", "overlap", "agreed"}`` (``agreed``: both clients computed the same
-overlaps; null until the counterpart's verdict arrives). Status notes go to stderr. Evidence of
-a misbehaving relay (substituted or replayed sets) is an error: exit code 2.
+overlaps; null until the counterpart's verdict arrives). A reveal is withheld past the
+counterpart's disclosure budget of the party's plans (``--max-reveal-km2h`` sets a tighter own
+cap); an intersection opens a hotline thread with the counterpart through the broker, which is
+told the cell count only (``--no-hotline``: not even that). ``--workers N`` spreads the group
+operations over N threads (0: one per core). Status notes go to stderr. Evidence of a
+misbehaving relay (substituted or replayed sets) is an error: exit code 2.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -36,6 +41,14 @@ from deconflict.private.state import StateDir
 
 BrokerOption = Annotated[str, typer.Option("--broker", help="Broker base URL (https://...)")]
 KeyOption = Annotated[str, typer.Option("--key", help="The party's API key")]
+WorkersOption = Annotated[
+    int,
+    typer.Option(
+        "--workers",
+        min=0,
+        help="Threads for the group operations (0: one per CPU core; 1: a single core)",
+    ),
+]
 StateOption = Annotated[
     Path, typer.Option("--state", help="Local secret state directory (created; keep it private)")
 ]
@@ -43,6 +56,10 @@ StateOption = Annotated[
 
 def _line(obj: object) -> str:
     return json.dumps(obj, separators=(",", ":")) + "\n"
+
+
+def _workers(n: int) -> int:
+    return n or max(1, min(os.cpu_count() or 1, 16))
 
 
 def register(app: typer.Typer) -> None:
@@ -63,6 +80,7 @@ def register(app: typer.Typer) -> None:
         max_cells: Annotated[
             int, typer.Option("--max-cells", help="Cap on the 4D cells of one volume", min=1)
         ] = DEFAULT_MAX_CELLS,
+        workers: WorkersOption = 0,
     ) -> None:
         """Blind and upload the party's cells for each private agreement (a new epoch)."""
         try:
@@ -71,7 +89,14 @@ def register(app: typer.Typer) -> None:
             raise InvalidInputError(field="PLANS", reason=f"cannot read {plans}: {exc}") from None
         plan = read_plan(text)
         relay = RelayClient(broker, key)
-        out = push(plan.volumes, relay, StateDir(state), party=party, max_cells=max_cells)
+        out = push(
+            plan.volumes,
+            relay,
+            StateDir(state),
+            party=party,
+            max_cells=max_cells,
+            workers=_workers(workers),
+        )
         sys.stdout.write("".join(_line(o) for o in out))
         if not out:
             sys.stderr.write("no private agreement for this party\n")
@@ -85,10 +110,34 @@ def register(app: typer.Typer) -> None:
             bool,
             typer.Option("--reveal", help="Consent: reveal conflicting volume parts (E2E)"),
         ] = False,
+        workers: WorkersOption = 0,
+        max_reveal_km2h: Annotated[
+            float | None,
+            typer.Option(
+                "--max-reveal-km2h",
+                min=0.0,
+                help="Own cap on one reveal (km^2 x h), on top of the disclosure budget",
+            ),
+        ] = None,
+        hotline: Annotated[
+            bool,
+            typer.Option(
+                "--hotline/--no-hotline",
+                help="Tell the broker the sets meet (cell count only) so it opens a hotline "
+                "thread with the counterpart",
+            ),
+        ] = True,
     ) -> None:
         """Answer the counterparts, print conflicts as cells (and exact overlaps with --reveal)."""
         relay = RelayClient(broker, key)
-        report = sync(relay, StateDir(state), reveal=reveal)
+        report = sync(
+            relay,
+            StateDir(state),
+            reveal=reveal,
+            workers=_workers(workers),
+            max_reveal_km2h=max_reveal_km2h,
+            hotline=hotline,
+        )
         sys.stdout.write("".join(_line(c) for c in report.conflicts))
         sys.stdout.write("".join(_line(o) for o in report.overlaps))
         for note in report.notes:

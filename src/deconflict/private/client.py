@@ -32,7 +32,7 @@ import numpy as np
 from deconflict.errors import DeconflictError, InvalidInputError
 from deconflict.formats.geojson import PlannedVolume
 from deconflict.ledger.checkpoint import SignedCheckpoint
-from deconflict.ledger.entries import Event, LeafRecord, b64decode, commitment
+from deconflict.ledger.entries import Event, LeafRecord, Opening, b64decode
 from deconflict.ledger.proofs import ProofError, verify_inclusion
 from deconflict.private import psi
 from deconflict.private.cells import (
@@ -52,7 +52,13 @@ from deconflict.private.protocol import (
     unseal,
     verify_statement,
 )
-from deconflict.private.reveal import exact_overlaps, reveal_part, verdict_digest, window_json
+from deconflict.private.reveal import (
+    exact_overlaps,
+    reveal_cell_slots,
+    reveal_part,
+    verdict_digest,
+    window_json,
+)
 from deconflict.private.state import StateDir, safe_id
 from deconflict.strategic.volume import Volume4D
 
@@ -139,12 +145,13 @@ def push(
     *,
     party: str | None = None,
     max_cells: int = DEFAULT_MAX_CELLS,
+    workers: int = 1,
 ) -> list[dict[str, Any]]:
     """Discretise, blind, pad and upload the party's volumes for every private agreement.
 
     Each push starts a new epoch with fresh secrets (an amendment or, with no volumes left, a
-    cancellation). Returns one summary per agreement ``{agreement, epoch, volumes, cells,
-    padded}``.
+    cancellation); ``workers`` threads share the group operations. Returns one summary per
+    agreement ``{agreement, epoch, volumes, cells, padded}``.
     """
     mine = _my_volumes(volumes, party)
     keys = state.keys()
@@ -164,29 +171,32 @@ def push(
                 reason=f"{total} cells for agreement {aid} exceed {psi.MAX_SET}; coarser grid",
             )
         cells, member_cell, member_volume = _membership(per_volume)
-        secret = psi.new_secret()
-        blinded = psi.blind(secret, psi.hash_cells(aid, grid, cells))
-        values, origin = psi.pad_and_sort(blinded)
+        secret = psi.new_secret()  # fresh per agreement and epoch
+        hashed = psi.hash_cells(aid, grid, cells, workers=workers)
+        blinded = psi.blind(secret, hashed, workers=workers)
+        blob, origin = psi.pad_and_sort(blinded, workers=workers)
+        padded = psi.count(blob)
         own_epoch = info.get("own_epoch", 0)
         if not isinstance(own_epoch, int) or own_epoch < 0:
             raise IntegrityError("the relay sent a malformed epoch")
         previous = state.load_epoch(aid)[0]["epoch"] if aid in state.agreements() else 0
         epoch = max(own_epoch, int(previous)) + 1
-        blob = psi.pack(values)
         digest = psi.set_digest(aid, sign_hex, epoch, blob)
-        statement = _set_statement(aid, epoch, len(values), digest)
+        statement = _set_statement(aid, epoch, padded, digest)
         relay.request(
             "PUT",
             f"/v1/private/agreements/{aid}/set",
             {
+                "protocol": psi.PROTOCOL,
                 "epoch": epoch,
-                "count": len(values),
+                "count": padded,
                 "blinded": _b64(blob),
                 "digest": digest,
                 "signature": sign_statement(keys, statement),
             },
         )
         meta = {
+            "protocol": psi.PROTOCOL,
             "agreement": aid,
             "epoch": epoch,
             "secret": secret.hex(),
@@ -201,7 +211,7 @@ def push(
             cells,
             member_cell,
             member_volume,
-            np.asarray(origin, dtype=np.int64),
+            origin,
             blob,
             {p.key: p.volume.to_json() for p in mine},
         )
@@ -211,14 +221,21 @@ def push(
                 "epoch": epoch,
                 "volumes": len(mine),
                 "cells": len(cells),
-                "padded": len(values),
+                "padded": padded,
             }
         )
     return out
 
 
 def _set_statement(aid: str, epoch: int, count: int, digest: str) -> dict[str, Any]:
-    return {"kind": "set", "agreement": aid, "epoch": epoch, "count": count, "digest": digest}
+    return {
+        "kind": "set",
+        "protocol": psi.PROTOCOL,
+        "agreement": aid,
+        "epoch": epoch,
+        "count": count,
+        "digest": digest,
+    }
 
 
 def _membership(
@@ -261,6 +278,7 @@ def _check_ledger(relay: RelayClient, aid: str, body: dict[str, Any]) -> None:
     except (KeyError, TypeError, ValueError, DeconflictError):
         raise IntegrityError(f"agreement {aid}: malformed ledger entry {index}") from None
     expected = {
+        "protocol": psi.PROTOCOL,
         "agreement_id": aid,
         "epoch": body.get("epoch"),
         "count": body.get("count"),
@@ -274,8 +292,9 @@ def _check_ledger(relay: RelayClient, aid: str, body: dict[str, Any]) -> None:
             f"entry {index}"
         )
     try:
-        if leaf.index != index or leaf.commitment != commitment(salt, event.content()):
+        if leaf.index != index:
             raise ProofError(check="inclusion", reason="leaf does not commit to the event")
+        Opening(salt=salt, event=event).check(leaf)  # the leaf commits to this party's view
         verify_inclusion(leaf.leaf_hash(), index, head.size, path, head.root)
     except ProofError as exc:
         raise IntegrityError(f"agreement {aid}: ledger entry {index}: {exc.message}") from None
@@ -283,12 +302,13 @@ def _check_ledger(relay: RelayClient, aid: str, body: dict[str, Any]) -> None:
 
 def _fetch_counterpart_set(
     relay: RelayClient, state: StateDir, aid: str, keys: PublicKeys
-) -> tuple[int, str, list[bytes]] | None:
+) -> tuple[int, str, bytes] | None:
     body = relay.request("GET", f"/v1/private/agreements/{aid}/set", missing_ok=True)
     if body is None:
         return None
     if not isinstance(body, dict):
         raise IntegrityError("the relay sent a malformed set")
+    psi.check_protocol(body.get("protocol"), field="counterpart set protocol")
     epoch, count, digest = body.get("epoch"), body.get("count"), body.get("digest")
     if not isinstance(epoch, int) or not isinstance(count, int) or not isinstance(digest, str):
         raise IntegrityError("the relay sent a malformed set")
@@ -309,7 +329,8 @@ def _fetch_counterpart_set(
         )
     _check_ledger(relay, aid, body)
     state.see_epoch(aid, epoch)
-    return epoch, digest, psi.unpack(blob)
+    psi.count(blob, field="counterpart set")
+    return epoch, digest, blob
 
 
 def _sealed(
@@ -319,17 +340,45 @@ def _sealed(
     if body is None:
         return None
     header, payload = unseal(keys, theirs, _unb64(body.get("blob"), f"sealed {kind}"))
+    psi.check_protocol(header.get("protocol"), field=f"counterpart's sealed {kind}")
     if header.get("kind") != kind or header.get("agreement") != aid:
         raise IntegrityError(f"agreement {aid}: a sealed {kind} is for another context (replay)")
     return header, payload
 
 
-def sync(relay: RelayClient, state: StateDir, *, reveal: bool = False) -> SyncReport:
-    """Answer the counterparts' sets, collect the intersections, optionally reveal."""
+@dataclass(frozen=True)
+class SyncOptions:
+    """How a sync runs: ``reveal`` (consent to reveal conflicting parts), ``workers`` (threads
+    for the group operations), ``max_reveal_km2h`` (our own cap on one reveal, km^2 x h, on
+    top of the relay's disclosure budget; None: the budget only), ``hotline`` (tell the relay
+    that the sets meet, in how many cells, so that it opens the hotline thread)."""
+
+    reveal: bool = False
+    workers: int = 1
+    max_reveal_km2h: float | None = None
+    hotline: bool = True
+
+
+def sync(
+    relay: RelayClient,
+    state: StateDir,
+    *,
+    reveal: bool = False,
+    workers: int = 1,
+    max_reveal_km2h: float | None = None,
+    hotline: bool = True,
+) -> SyncReport:
+    """Answer the counterparts' sets, collect the intersections, optionally reveal.
+
+    ``workers`` threads share the group operations; a reveal is withheld when it would take
+    the counterpart past the disclosure budget the relay reports, or past ``max_reveal_km2h``;
+    with ``hotline`` an intersection opens the hotline thread (the relay learns the count).
+    """
     report = SyncReport()
     keys = state.keys()
+    options = SyncOptions(reveal, workers, max_reveal_km2h, hotline)
     for aid in state.agreements():
-        _sync_one(relay, state, keys, aid, reveal, report)
+        _sync_one(relay, state, keys, aid, options, report)
     return report
 
 
@@ -338,10 +387,12 @@ def _sync_one(
     state: StateDir,
     keys: PartyKeys,
     aid: str,
-    reveal: bool,
+    options: SyncOptions,
     report: SyncReport,
 ) -> None:
+    workers = options.workers
     meta, arrays, volumes_json = state.load_epoch(aid)
+    psi.check_protocol(meta.get("protocol"), field=f"--state (agreement {aid})")
     epoch, digest = int(meta["epoch"]), str(meta["digest"])
     secret = bytes.fromhex(meta["secret"])
     theirs = _counterpart_keys(relay, state, aid)
@@ -355,17 +406,18 @@ def _sync_one(
     their_epoch, their_digest, their_values = got
     their_double = state.cached_answer(aid, epoch, their_digest)
     if their_double is None:
-        their_double = psi.blind(secret, their_values, field="counterpart set")
+        their_double = psi.blind(secret, their_values, field="counterpart set", workers=workers)
         state.cache_answer(aid, epoch, their_digest, their_double)
     header = {
         "kind": "answer",
+        "protocol": psi.PROTOCOL,
         "agreement": aid,
         "answered_epoch": their_epoch,
         "answered_digest": their_digest,
         "my_epoch": epoch,
         "my_digest": digest,
     }
-    sealed = seal(keys, theirs, header, psi.pack(their_double))
+    sealed = seal(keys, theirs, header, their_double)
     relay.request(
         "PUT", f"/v1/private/agreements/{aid}/sealed/answer", {"epoch": epoch, "blob": _b64(sealed)}
     )
@@ -390,16 +442,29 @@ def _sync_one(
             )
         report.notes.append(f"agreement {aid}: the counterpart's answer predates its last push")
         return
-    values = np.frombuffer(arrays["values"].tobytes(), dtype="S32")
-    mine_double = psi.unpack(payload, field="answer")
-    if len(mine_double) != len(values):
+    if len(payload) != arrays["values"].size:
         raise IntegrityError(f"agreement {aid}: the answer has the wrong length")
     origin = arrays["origin"]
-    hits = [int(origin[i]) for i in psi.matches(mine_double, their_double) if origin[i] >= 0]
+    found = origin[psi.matches(payload, their_double)]
+    hits = [int(i) for i in found[found >= 0]]
     conflicts = _conflicts(meta, arrays, hits)
     report.conflicts.extend(conflicts)
-    if reveal and conflicts:
-        _reveal(relay, keys, theirs, aid, meta, arrays, volumes_json, hits, their_digest, report)
+    if conflicts and options.hotline:
+        found = relay.request(
+            "PUT",
+            f"/v1/private/agreements/{aid}/found",
+            {"own_epoch": epoch, "counterpart_epoch": their_epoch, "cells": len(hits)},
+        )
+        if isinstance(found, dict) and found.get("message_id"):
+            report.notes.append(
+                f"agreement {aid}: hotline thread {found.get('thread_id')} "
+                f"{'opened' if found.get('opened') else 'updated'} with the counterpart"
+            )
+    if options.reveal and conflicts:
+        own, cell_slots = _own_parts(meta, arrays, volumes_json, hits)
+        if _may_reveal(relay, state, aid, meta, cell_slots, options.max_reveal_km2h, report):
+            _send_reveal(relay, keys, theirs, state, aid, meta, own, cell_slots, report)
+        _receive_reveal(relay, keys, theirs, aid, meta, own, their_digest, report)
 
 
 def _conflicts(
@@ -443,52 +508,111 @@ def _conflicts(
 
 def _own_parts(
     meta: dict[str, Any], arrays: dict[str, Any], volumes_json: dict[str, Any], hits: Sequence[int]
-) -> list[tuple[str, Volume4D]]:
+) -> tuple[list[tuple[str, Volume4D]], int]:
+    """The clipped parts of our volumes in the intersecting cells, and their size in
+    (H3 cell, slot) units (:func:`reveal_cell_slots`)."""
     grid = Grid.from_json(meta["grid"])
     hit = np.zeros(len(arrays["h3"]), dtype=bool)
     hit[list(hits)] = True
     parts: list[tuple[str, Volume4D]] = []
+    shown: list[list[tuple[int, int, int]]] = []
     for k, key in enumerate(meta["keys"]):
         idx = np.unique(
             arrays["member_cell"][(arrays["member_volume"] == k) & hit[arrays["member_cell"]]]
         )
         if len(idx):
             volume = Volume4D.from_json(volumes_json[key])
-            cells = zip(
-                arrays["h3"][idx].tolist(),
-                arrays["slot"][idx].tolist(),
-                arrays["layer"][idx].tolist(),
-                strict=True,
+            cells = list(
+                zip(
+                    arrays["h3"][idx].tolist(),
+                    arrays["slot"][idx].tolist(),
+                    arrays["layer"][idx].tolist(),
+                    strict=True,
+                )
             )
+            shown.append(cells)
             parts.append((key, reveal_part(volume, grid, cells)))
-    return parts
+    return parts, reveal_cell_slots(shown)
 
 
-def _reveal(
+def _may_reveal(
+    relay: RelayClient,
+    state: StateDir,
+    aid: str,
+    meta: dict[str, Any],
+    cell_slots: int,
+    max_reveal_km2h: float | None,
+    report: SyncReport,
+) -> bool:
+    """Our own check of the disclosure budget before revealing (the relay checks too)."""
+    if state.revealed(aid) == {"epoch": meta["epoch"], "cell_slots": cell_slots}:
+        return True  # the same reveal again: already charged, costs nothing
+    info = next((a for a in _agreements(relay) if a.get("id") == aid), None)
+    try:
+        budget = float(info["reveal_budget_km2h"]) if info else 0.0
+        revealed = float(info["revealed_km2h"]) if info else 0.0
+        unit = float(info["cell_km2h"]) if info else 0.0
+    except (KeyError, TypeError, ValueError):
+        raise IntegrityError(f"agreement {aid}: the relay sent a malformed budget") from None
+    charge = cell_slots * unit
+    limit = budget if max_reveal_km2h is None else min(budget, max_reveal_km2h)
+    if revealed + charge > limit + 1e-9:
+        report.notes.append(
+            f"agreement {aid}: reveal WITHHELD: it would show {cell_slots} cell-slots "
+            f"({charge:.1f} km^2 x h) and take the counterpart to {revealed + charge:.1f} of "
+            f"the {limit:.1f} km^2 x h disclosure budget of our plans"
+        )
+        return False
+    return True
+
+
+def _send_reveal(
     relay: RelayClient,
     keys: PartyKeys,
     theirs: PublicKeys,
+    state: StateDir,
     aid: str,
     meta: dict[str, Any],
-    arrays: dict[str, Any],
-    volumes_json: dict[str, Any],
-    hits: Sequence[int],
-    their_digest: str,
+    own: Sequence[tuple[str, Volume4D]],
+    cell_slots: int,
     report: SyncReport,
 ) -> None:
-    own = _own_parts(meta, arrays, volumes_json, hits)
     header = {
         "kind": "reveal",
+        "protocol": psi.PROTOCOL,
         "agreement": aid,
         "my_epoch": meta["epoch"],
         "my_digest": meta["digest"],
         "volumes": [{"key": key, "volume": v.to_json()} for key, v in own],
     }
-    relay.request(
-        "PUT",
-        f"/v1/private/agreements/{aid}/sealed/reveal",
-        {"epoch": meta["epoch"], "blob": _b64(seal(keys, theirs, header))},
-    )
+    try:
+        relay.request(
+            "PUT",
+            f"/v1/private/agreements/{aid}/sealed/reveal",
+            {
+                "epoch": meta["epoch"],
+                "blob": _b64(seal(keys, theirs, header)),
+                "cell_slots": cell_slots,
+            },
+        )
+    except RelayError as exc:
+        if " 429:" not in exc.message:
+            raise
+        report.notes.append(f"agreement {aid}: reveal REFUSED by the relay: {exc.message}")
+        return
+    state.mark_revealed(aid, int(meta["epoch"]), cell_slots)
+
+
+def _receive_reveal(
+    relay: RelayClient,
+    keys: PartyKeys,
+    theirs: PublicKeys,
+    aid: str,
+    meta: dict[str, Any],
+    own: Sequence[tuple[str, Volume4D]],
+    their_digest: str,
+    report: SyncReport,
+) -> None:
     got = _sealed(relay, keys, theirs, aid, "reveal")
     if got is None or got[0].get("my_digest") != their_digest:
         report.notes.append(f"agreement {aid}: waiting for the counterpart's reveal")
@@ -509,11 +633,12 @@ def _reveal(
         except InvalidInputError as exc:
             raise IntegrityError(f"agreement {aid}: malformed reveal: {exc.message}") from None
         their_parts.append((item["key"], volume))
-    records = exact_overlaps(own, their_parts)
+    records = exact_overlaps(list(own), their_parts)
     own_first = keys.public_json()["sign_public"] < theirs.sign_public.hex()
     digest = verdict_digest(records, own_first=own_first)
     verdict = {
         "kind": "verdict",
+        "protocol": psi.PROTOCOL,
         "agreement": aid,
         "my_digest": meta["digest"],
         "their_digest": their_digest,

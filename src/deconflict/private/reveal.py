@@ -181,3 +181,25 @@ def reveal_part(volume: Volume4D, grid: Grid, cells: Iterable[tuple[int, int, in
     keys = list(cells)
     timed = clip_to_slots(volume, grid, [k[1] for k in keys])
     return clip_footprint(timed, [k[0] for k in keys])
+
+
+def cell_km2h(grid: Grid) -> float:
+    """Area x time of one (H3 cell, time slot) of ``grid`` (km^2 x h; average hexagon area).
+
+    The unit in which private-mode reveals are charged to the disclosure budget."""
+    return float(h3.average_hexagon_area(grid.resolution, "km^2")) * grid.slot_s / 3600.0
+
+
+def reveal_cell_slots(parts: Iterable[Iterable[tuple[int, int, int]]]) -> int:
+    """What a reveal shows, in (H3 cell, slot) units: for each revealed volume part (given by
+    its intersecting cells ``(h3, slot, layer)``), its distinct H3 cells times the span of its
+    slots (a part is clipped to the union of those cells and to that span,
+    :func:`reveal_part`). The altitude band is not counted (the budget is area x time)."""
+    total = 0
+    for cells in parts:
+        keys = list(cells)
+        if not keys:
+            continue
+        slots = [k[1] for k in keys]
+        total += len({k[0] for k in keys}) * (max(slots) - min(slots) + 1)
+    return total

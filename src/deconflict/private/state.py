@@ -163,7 +163,7 @@ class StateDir:
         volumes: dict[str, Any] = json.loads((path / "volumes.json").read_text(encoding="utf-8"))
         return meta, arrays, volumes
 
-    def cached_answer(self, agreement: str, epoch: int, their_digest: str) -> list[bytes] | None:
+    def cached_answer(self, agreement: str, epoch: int, their_digest: str) -> bytes | None:
         """Our double-blinding of the counterpart's set ``their_digest`` in our ``epoch``."""
         path = self.agreement_dir(agreement) / "answer.bin"
         meta = self.agreement_dir(agreement) / "answer.json"
@@ -172,15 +172,27 @@ class StateDir:
         key = json.loads(meta.read_text(encoding="utf-8"))
         if key != {"epoch": epoch, "digest": their_digest}:
             return None
-        blob = path.read_bytes()
-        return [blob[k : k + 32] for k in range(0, len(blob), 32)]
+        return path.read_bytes()
 
-    def cache_answer(
-        self, agreement: str, epoch: int, their_digest: str, values: list[bytes]
-    ) -> None:
+    def cache_answer(self, agreement: str, epoch: int, their_digest: str, values: bytes) -> None:
         """Remember our answer to the counterpart's set (a re-sync need not recompute it)."""
-        _write(self.agreement_dir(agreement) / "answer.bin", b"".join(values))
+        _write(self.agreement_dir(agreement) / "answer.bin", values)
         _write(
             self.agreement_dir(agreement) / "answer.json",
             json.dumps({"epoch": epoch, "digest": their_digest}).encode(),
+        )
+
+    def revealed(self, agreement: str) -> dict[str, Any] | None:
+        """The last reveal sent for ``agreement``: ``{"epoch", "cell_slots"}`` or None."""
+        path = self.agreement_dir(agreement) / "revealed.json"
+        if not path.exists():
+            return None
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        return data
+
+    def mark_revealed(self, agreement: str, epoch: int, cell_slots: int) -> None:
+        """Remember a reveal sent (sending the same one again costs no budget)."""
+        _write(
+            self.agreement_dir(agreement) / "revealed.json",
+            json.dumps({"epoch": epoch, "cell_slots": cell_slots}).encode(),
         )

@@ -33,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from deconflict.store.base import metadata
+from deconflict.store.hotline_sql.tables import hotline_messages
 from deconflict.store.tables import agreements, parties
 from deconflict.store.types import UTCDateTime
 
@@ -203,3 +204,18 @@ def replace_sealed(
             updated_at=now,
         )
     )
+
+
+# ------------------------------------------------------------------- hotline threads (found)
+def private_conflict_messages(session: Session, ref_prefix: str) -> list[tuple[str, str]]:
+    """``(attachment_ref, thread_id)`` of the hotline messages attached to a private conflict
+    handle starting with ``ref_prefix`` (``private:<agreement>:``), oldest first."""
+    rows = session.execute(
+        select(hotline_messages.c.attachment_ref, hotline_messages.c.thread_id)
+        .where(
+            hotline_messages.c.attachment_kind == "conflict",
+            hotline_messages.c.attachment_ref.startswith(ref_prefix, autoescape=True),
+        )
+        .order_by(hotline_messages.c.created_at)
+    )
+    return [(str(r.attachment_ref), str(r.thread_id)) for r in rows]

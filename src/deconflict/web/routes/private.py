@@ -88,6 +88,12 @@ class PrivateAgreementPublic(BaseModel):
     grid: GridModel
     own_epoch: int
     counterpart_epoch: int
+    reveal_budget_km2h: float = Field(
+        description="What the counterpart may learn exactly of the caller's plans in the "
+        "rolling window (km^2 x h; open-mode overlaps and private reveals together)"
+    )
+    revealed_km2h: float = Field(description="What it has been charged so far (km^2 x h)")
+    cell_km2h: float = Field(description="Charge of one (H3 cell, slot) of a reveal (km^2 x h)")
 
 
 class PrivateAgreementList(BaseModel):
@@ -99,6 +105,11 @@ class PrivateAgreementList(BaseModel):
 class SetIn(_Strict):
     """A padded blinded set for a new epoch."""
 
+    protocol: str | None = Field(
+        default=None,
+        max_length=40,
+        description="PSI protocol version, 'psi-ristretto255/2' (absent: retired X25519 v1)",
+    )
     epoch: int = Field(ge=1, le=private_relay.MAX_EPOCH)
     count: int = Field(ge=1)
     blinded: str = Field(max_length=_MAX_B64, description="count x 32 bytes, base64")
@@ -118,6 +129,7 @@ class SetStored(BaseModel):
 class SetPublic(BaseModel):
     """The counterpart's latest blinded set."""
 
+    protocol: str
     epoch: int
     count: int
     digest: str
@@ -131,6 +143,13 @@ class SealedIn(_Strict):
 
     epoch: int = Field(ge=0, le=private_relay.MAX_EPOCH)
     blob: str = Field(min_length=1, max_length=_MAX_B64, description="ciphertext, base64")
+    cell_slots: int | None = Field(
+        default=None,
+        ge=1,
+        le=private_relay.MAX_REVEAL_CELL_SLOTS,
+        description="reveal only (required): its size in (H3 cell, time slot) units, charged "
+        "to the counterpart's disclosure budget",
+    )
 
 
 class SealedStored(BaseModel):
@@ -139,6 +158,9 @@ class SealedStored(BaseModel):
     kind: str
     epoch: int
     bytes: int
+    charge_km2h: float = Field(
+        default=0.0, description="What a reveal cost the counterpart's budget (km^2 x h)"
+    )
 
 
 class SealedPublic(BaseModel):
@@ -146,6 +168,23 @@ class SealedPublic(BaseModel):
 
     epoch: int
     blob: str
+
+
+class FoundIn(_Strict):
+    """A client found an intersection of the two current sets."""
+
+    own_epoch: int = Field(ge=1, le=private_relay.MAX_EPOCH)
+    counterpart_epoch: int = Field(ge=1, le=private_relay.MAX_EPOCH)
+    cells: int = Field(ge=1, description="cells in common (the intersection size)")
+
+
+class FoundOut(BaseModel):
+    """The hotline thread of the agreement's private conflicts."""
+
+    thread_id: str
+    message_id: str | None = Field(description="the message added (null: already reported)")
+    opened: bool = Field(description="whether this report opened the thread")
+    conflict_ref: str
 
 
 def _bytes(value: str, field: str) -> bytes:
@@ -193,7 +232,7 @@ def put_keys(body: KeysIn, principal: WriterPrincipalDep, session: SessionDep) -
 def list_agreements(principal: PartyPrincipalDep, session: SessionDep) -> PrivateAgreementList:
     """Grid, counterpart label and both epochs of each private agreement of the caller."""
     assert principal.party_id is not None
-    items = private_relay.list_private(session, principal.party_id)
+    items = private_relay.list_private(session, principal.party_id, now=_now())
     return PrivateAgreementList(
         agreements=[PrivateAgreementPublic.model_validate(a.to_json()) for a in items]
     )
@@ -234,6 +273,7 @@ def put_set(
         digest=body.digest,
         signature=body.signature,
         now=_now(),
+        protocol=body.protocol,
     )
     return SetStored(**stored)
 
@@ -250,6 +290,7 @@ def get_set(
     assert principal.party_id is not None
     row = private_relay.counterpart_set(session, principal.party_id, agreement_id)
     return SetPublic(
+        protocol=row["protocol"],
         epoch=row["epoch"],
         count=row["count"],
         digest=row["digest"],
@@ -263,6 +304,7 @@ def get_set(
     "/agreements/{agreement_id}/sealed/{kind}",
     summary="Store a sealed answer, reveal or verdict for the counterpart",
     response_model=SealedStored,
+    responses={429: {"description": "A reveal beyond the counterpart's disclosure budget"}},
 )
 def put_sealed(
     agreement_id: AgreementId,
@@ -271,13 +313,21 @@ def put_sealed(
     principal: WriterPrincipalDep,
     session: SessionDep,
 ) -> SealedStored:
-    """Opaque to the broker (sealed to the counterpart's key)."""
+    """Opaque to the broker (sealed to the counterpart's key). A reveal declares its size in
+    the clear (``cell_slots``) and is refused with 429 past the disclosure budget."""
     assert principal.party_id is not None
     blob = _bytes(body.blob, "blob")
-    private_relay.put_sealed(
-        session, principal.party_id, agreement_id, kind, epoch=body.epoch, blob=blob, now=_now()
+    charge = private_relay.put_sealed(
+        session,
+        principal.party_id,
+        agreement_id,
+        kind,
+        epoch=body.epoch,
+        blob=blob,
+        now=_now(),
+        cell_slots=body.cell_slots,
     )
-    return SealedStored(kind=kind, epoch=body.epoch, bytes=len(blob))
+    return SealedStored(kind=kind, epoch=body.epoch, bytes=len(blob), charge_km2h=charge)
 
 
 @router.get(
@@ -292,3 +342,27 @@ def get_sealed(
     assert principal.party_id is not None
     row = private_relay.counterpart_sealed(session, principal.party_id, agreement_id, kind)
     return SealedPublic(epoch=row["epoch"], blob=base64.b64encode(row["blob"]).decode("ascii"))
+
+
+@router.put(
+    "/agreements/{agreement_id}/found",
+    summary="Report an intersection: opens the hotline thread between the two parties",
+    response_model=FoundOut,
+    responses={409: {"description": "The epochs are not the two parties' current ones"}},
+)
+def put_found(
+    agreement_id: AgreementId, body: FoundIn, principal: WriterPrincipalDep, session: SessionDep
+) -> FoundOut:
+    """Carries the cell count only (no window, no cells): the broker learns that the plans meet
+    and in how many cells, as each client already knows."""
+    assert principal.party_id is not None
+    out = private_relay.report_found(
+        session,
+        principal.party_id,
+        agreement_id,
+        own_epoch=body.own_epoch,
+        counterpart_epoch=body.counterpart_epoch,
+        cells=body.cells,
+        now=_now(),
+    )
+    return FoundOut(**out)
