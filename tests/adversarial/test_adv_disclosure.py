@@ -15,6 +15,8 @@ import shapely
 from adv_kit import World, circle, fields_of, notice, square
 from pyproj import Geod
 
+from deconflict.ledger import Verifier, verify_bundle
+
 GEOD = Geod(ellps="WGS84")
 
 
@@ -129,6 +131,38 @@ def test_scan_reconstructs_at_most_the_budget(world: World) -> None:
     # C is told too, without geometry, and sees nothing of A's exact plans
     for c in _conflicts(world, "C.duty_officer"):
         assert "geometry" not in (c.get("overlap") or {}), c
+    # Every disclosure (exact, coarse, unaffiliated) is a ledger entry its owner can open.
+    for owner in ("B", "C"):
+        _disclosures_are_ledger_entries(world, owner)
+
+
+def _disclosures_are_ledger_entries(world: World, owner: str) -> None:
+    """``owner``'s ``GET /v1/disclosures`` and the ``disclosure`` entries of its verified
+    ledger export list the same disclosures (notice, kind, counterpart label, window)."""
+    r = world.get(f"{owner}.viewer", "/v1/disclosures")
+    assert r.status_code == 200, r.text
+    listed = sorted(
+        (d["own_notice_id"], d["kind"], d["counterpart"], d["start"], d["end"])
+        for d in r.json()["disclosures"]
+    )
+    assert listed, owner
+    log_key = Verifier.from_vkey(world.get(f"{owner}.viewer", "/v1/ledger/head").json()["log_key"])
+    r = world.get(f"{owner}.viewer", "/v1/ledger/export?limit=10000")
+    assert r.status_code == 200, r.text
+    bundle = r.json()
+    assert bundle["next_index"] is None
+    assert verify_bundle(bundle, log_keys=[log_key]).ok
+    payloads = [e["event"]["payload"] for e in bundle["entries"]
+                if e["event"]["kind"] == "disclosure"]  # fmt: skip
+    logged = sorted(
+        (p["own_notice_id"], p["kind"], p["counterpart"], _t(p["start"]), _t(p["end"]))
+        for p in payloads
+    )
+    assert logged == sorted((n, k, c, _t(s), _t(e)) for n, k, c, s, e in listed), (
+        owner,
+        len(logged),
+        len(listed),
+    )
 
 
 def _t(text: str) -> float:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
+import json
 import struct
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -11,6 +13,8 @@ from typing import Any
 import pytest
 import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from ledger_fixtures import BROKER, ORIGIN, T0, WITNESS, build_ledger, make_event, salt_for
 
 from deconflict.errors import InvalidInputError, NotFoundError
@@ -27,28 +31,89 @@ from deconflict.ledger import (
     cosign,
     leaf_hash,
     new_salt,
+    open_event,
+    render_view,
     sign_checkpoint,
 )
 from deconflict.ledger.notes import parse_note
 
 
 def test_commitment_is_sha256_of_salt_and_canonical_json() -> None:
-    event = make_event(7)
+    """Version 2 leaf: one commitment per party view, each under an HMAC-derived view salt;
+    computed here independently from the spec in ``deconflict.ledger.entries``."""
+    event = make_event(7)  # two parties
+    assert len(event.party_ids) == 2
     salt = salt_for(7)
-    leaf = commit_event(3, event, salt)
-    content = rfc8785.dumps(event.to_json())
-    assert leaf.commitment == hashlib.sha256(salt + content).digest()
+    labels = {"bravo": {"charlie": "party-c0ffee"}, "charlie": {"bravo": "Party Bravo"}}
+    leaf = commit_event(3, event, salt, labels)
+    expected = []
+    for viewer in event.party_ids:
+        other = next(p for p in event.party_ids if p != viewer)
+        view = {**event.to_json(), "parties": sorted([viewer, labels[viewer][other]])}
+        vsalt = hmac.new(
+            salt, b"deconflict-ledger-view/v1\x00" + viewer.encode(), hashlib.sha256
+        ).digest()
+        expected.append(hashlib.sha256(vsalt + rfc8785.dumps(view)).digest())
+        opening = open_event(event, salt, viewer, labels)
+        assert opening.salt == vsalt
+        opening.check(leaf)
+        assert opening.names(viewer, leaf) and not opening.names(other, leaf)
+    assert leaf.commitments == tuple(sorted(expected))
     record: dict[str, Any] = {
-        "v": 1,
+        "v": 2,
         "index": 3,
         "kind": event.kind,
-        "parties": sorted(event.party_ids),
-        "commitment": base64.b64encode(leaf.commitment).decode(),
+        "commitments": [base64.b64encode(c).decode() for c in sorted(expected)],
     }
     assert leaf.encode() == rfc8785.dumps(record)
     assert leaf.leaf_hash() == hashlib.sha256(b"\x00" + rfc8785.dumps(record)).digest()
-    # The leaf reveals no content.
-    assert b"event 7" not in leaf.encode()
+    # The leaf reveals no content and no party.
+    for secret in (b"event 7", b"bravo", b"charlie"):
+        assert secret not in leaf.encode()
+
+
+def test_views_replace_other_party_ids_everywhere() -> None:
+    a, b = "a" * 32, "b" * 32
+    event = Event(
+        kind="channel.updated",
+        party_ids=(a, b),
+        payload={"by": b, "pair": [a, b], b: {"note": f"from {b} to {a}"}},
+        received_at=T0,
+    )
+    view = render_view(event, a, {b: "party-123abc"})
+    text = json.dumps(view.to_json())
+    assert b not in text and a in text
+    assert view.party_ids == tuple(sorted((a, "party-123abc")))
+    assert view.payload == {
+        "by": "party-123abc",
+        "pair": [a, "party-123abc"],
+        "party-123abc": {"note": f"from party-123abc to {a}"},
+    }
+    # No label: an opaque one, still no id.
+    assert b not in json.dumps(render_view(event, a, {}).to_json())
+    with pytest.raises(InvalidInputError):
+        render_view(event, "c" * 32, {})
+    with pytest.raises(InvalidInputError, match="distinct"):
+        render_view(event, a, {b: a})
+
+
+def test_legacy_v1_leaves_still_open() -> None:
+    event = make_event(4)
+    salt = new_salt()
+    content = rfc8785.dumps(event.to_json())
+    record: dict[str, Any] = {
+        "v": 1,
+        "index": 0,
+        "kind": event.kind,
+        "parties": list(event.party_ids),
+        "commitment": base64.b64encode(hashlib.sha256(salt + content).digest()).decode(),
+    }
+    leaf = LeafRecord.from_json(record)
+    assert leaf.to_json() == record and leaf.encode() == rfc8785.dumps(record)
+    Opening(salt=salt, event=event).check(leaf)
+    assert Opening(salt=salt, event=event).names(event.party_ids[0], leaf)
+    with pytest.raises(ProofError, match="commitment"):
+        Opening(salt=new_salt(), event=event).check(leaf)
 
 
 def test_event_json_round_trip_and_normalisation() -> None:
@@ -69,25 +134,29 @@ def test_opening_checks_salt_content_kind_and_parties() -> None:
     event = make_event(4)
     salt = new_salt()
     leaf = commit_event(0, event, salt)
-    Opening(salt=salt, event=event).check(leaf)
+    viewer = event.party_ids[0]
+    opening = open_event(event, salt, viewer)
+    opening.check(leaf)
     with pytest.raises(ProofError, match="commitment"):
-        Opening(salt=new_salt(), event=event).check(leaf)
+        Opening(salt=new_salt(), event=opening.event).check(leaf)
+    with pytest.raises(ProofError, match="commitment"):
+        Opening(salt=salt, event=opening.event).check(leaf)  # the entry salt is not a view salt
+    with pytest.raises(ProofError, match="commitment"):
+        Opening(salt=opening.salt, event=event).check(leaf)  # the full event is not committed
     changed = Event(
         kind=event.kind,
-        party_ids=event.party_ids,
+        party_ids=opening.event.party_ids,
         payload={**event.payload, "n": 5},
         received_at=event.received_at,
         claimed_at=event.claimed_at,
     )
     with pytest.raises(ProofError, match="commitment"):
-        Opening(salt=salt, event=changed).check(leaf)
-    relabelled = LeafRecord(
-        index=0, kind="other", party_ids=leaf.party_ids, commitment=leaf.commitment
-    )
+        Opening(salt=opening.salt, event=changed).check(leaf)
+    relabelled = LeafRecord(index=0, kind="other", commitments=leaf.commitments)
     with pytest.raises(ProofError, match="kind"):
-        Opening(salt=salt, event=event).check(relabelled)
+        opening.check(relabelled)
     with pytest.raises(ProofError, match="salt"):
-        Opening(salt=b"short", event=event).check(leaf)
+        Opening(salt=b"short", event=opening.event).check(leaf)
 
 
 @pytest.mark.parametrize(
@@ -115,14 +184,19 @@ def test_bad_events_name_the_field(kwargs: dict[str, object], field: str) -> Non
 def test_leaf_record_parsing_rejects_malformed() -> None:
     good = commit_event(2, make_event(2), salt_for(2)).to_json()
     assert LeafRecord.from_json(good).to_json() == good
-    for change in (
-        {"v": 2},
+    two = good["commitments"] * 2 if len(good["commitments"]) == 1 else good["commitments"]
+    changes: tuple[dict[str, Any], ...] = (
+        {"v": 3},
+        {"v": 1},
         {"index": -1},
         {"index": True},
-        {"parties": ["b", "a"]},
-        {"commitment": "AAAA"},
+        {"commitments": list(reversed(two)) if two[0] != two[-1] else two},
+        {"commitments": []},
+        {"commitments": ["AAAA"]},
+        {"parties": ["a"]},
         {"extra": 1},
-    ):
+    )
+    for change in changes:
         with pytest.raises(InvalidInputError):
             LeafRecord.from_json({**good, **change})
 
@@ -256,10 +330,13 @@ def test_ledger_leaf_hashes_are_the_leaf_records() -> None:
 
 def test_in_memory_ledger_opening_and_cosignature_merge() -> None:
     ledger = build_ledger([make_event(n) for n in range(6)], [salt_for(n) for n in range(6)])
-    owner = ledger.entries[1].leaf.party_ids[0]
-    assert ledger.opening(1, owner).opening.event == make_event(1)
+    owner = ledger.entries[1].party_ids[0]
+    opened = ledger.opening(1, owner)
+    assert opened.event.payload == make_event(1).payload
+    assert owner in opened.event.party_ids
+    opened.check(ledger.entries[1].leaf)
     outsider = next(
-        p for p in ("alpha", "bravo", "charlie") if p not in ledger.entries[1].leaf.party_ids
+        p for p in ("alpha", "bravo", "charlie") if p not in ledger.entries[1].party_ids
     )
     with pytest.raises(NotFoundError):
         ledger.opening(1, outsider)
@@ -281,3 +358,51 @@ def test_in_memory_ledger_opening_and_cosignature_merge() -> None:
     other = Checkpoint(origin=ORIGIN, size=6, root=bytes(32), timestamp_s=1)
     with pytest.raises(NotFoundError):
         ledger.add_cosignature(sign_checkpoint(other, BROKER))
+
+
+_IDS = st.lists(
+    st.text(alphabet="0123456789abcdef", min_size=32, max_size=32), min_size=1, max_size=4
+).map(lambda ids: tuple(sorted(set(ids))))
+_TEXT = st.text(max_size=12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(ids=_IDS, data=st.data())
+def test_every_party_opens_only_its_own_view_and_sees_no_other_id(
+    ids: tuple[str, ...], data: st.DataObject
+) -> None:
+    """Property: for any parties, labels and payload (ids embedded anywhere), each party's
+    opening checks against the leaf, names that party only, and its JSON holds no other id;
+    the leaf holds no id at all."""
+    payload = {
+        "by": data.draw(st.sampled_from(ids)),
+        "note": data.draw(_TEXT) + data.draw(st.sampled_from(ids)) + data.draw(_TEXT),
+        "list": data.draw(st.lists(st.sampled_from(ids), max_size=3)),
+    }
+    event = Event(kind="k.x", party_ids=ids, payload=payload, received_at=T0)
+    labels = {
+        v: {o: f"label {v[:4]}>{o[:4]}" for o in ids if o != v and data.draw(st.booleans())}
+        for v in ids
+    }
+    salt = new_salt()
+    leaf = commit_event(5, event, salt, labels)
+    assert len(leaf.commitments) == len(ids)
+    leaf_text = leaf.encode().decode()
+    for viewer in ids:
+        assert viewer not in leaf_text
+        opening = open_event(event, salt, viewer, labels)
+        opening.check(leaf)
+        view_text = json.dumps(opening.event.to_json())
+        assert viewer in view_text
+        for other in ids:
+            if other != viewer:
+                assert other not in view_text
+                assert not opening.names(other, leaf)
+        # Reference: the view is the event with each other id replaced by its label.
+        shown = {o: labels[viewer].get(o) for o in ids if o != viewer}
+        assert len(opening.event.party_ids) == len(ids)
+        for other, label in shown.items():
+            if label is not None:
+                assert label in opening.event.party_ids
+                if payload["by"] == other:
+                    assert opening.event.payload["by"] == label

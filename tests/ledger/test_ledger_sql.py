@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import threading
@@ -10,19 +11,23 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
-from deconflict.broker import audit, parties
+from deconflict.broker import agreements, audit, disclosure, parties
 from deconflict.errors import InvalidInputError, NotFoundError
 from deconflict.ledger import (
+    Event,
+    LeafRecord,
     MemoryLogStorage,
     consistency_proof,
     inclusion_proof,
+    new_salt,
     root_hash,
     verify_bundle,
 )
+from deconflict.ledger.entries import commitment
 from deconflict.store.base import Database
-from deconflict.store.ledger_sql import SqlLogStorage, ledger_entries
+from deconflict.store.ledger_sql import SqlLogStorage, ledger_entries, ledger_entry_parties
 from deconflict.store.migrate import upgrade
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
@@ -152,7 +157,7 @@ def test_heads_exports_and_tampering(db: Database, tmp_path: Path) -> None:
     with db.write() as s:
         row = s.execute(select(ledger_entries.c.content).where(ledger_entries.c.idx == 3)).one()
         edited = json.loads(bytes(row[0]))
-        edited["payload"]["secret"] = "edited"
+        edited["event"]["payload"]["secret"] = "edited"
         s.execute(
             update(ledger_entries)
             .where(ledger_entries.c.idx == 3)
@@ -213,4 +218,86 @@ def test_savepoints_and_new_transactions_never_reuse_a_stale_size(db: Database) 
         assert audit.size(s) == 6
         assert root_hash(SqlLogStorage(s), 6) == root_hash(mirror, 6)
         contents = s.execute(select(ledger_entries.c.content).order_by(ledger_entries.c.idx))
-        assert [json.loads(bytes(c[0]))["payload"]["n"] for c in contents] == [0, 1, 3, 4, 5, 7]
+        stored = [json.loads(bytes(c[0]))["event"]["payload"]["n"] for c in contents]
+        assert stored == [0, 1, 3, 4, 5, 7]
+
+
+def test_legacy_v1_entries_still_open_and_verify_next_to_views(
+    db: Database, tmp_path: Path
+) -> None:
+    """A ledger written before per-party views (leaf v1: parties by id, the whole event as
+    content) keeps verifying after the upgrade, and new entries are views without ids."""
+    ids = _parties(db, ("A", "B"))
+    pair = sorted([ids["A"], ids["B"]])
+    event = Event(kind="message.sent", party_ids=tuple(pair), payload={"n": 0}, received_at=T0)
+    salt = new_salt()
+    leaf = LeafRecord(
+        index=0,
+        kind=event.kind,
+        commitments=(commitment(salt, event.content()),),
+        party_ids=event.party_ids,
+        version=1,
+    )
+    with db.write() as s:  # what the former audit.record wrote
+        encoded = leaf.encode()
+        s.execute(
+            insert(ledger_entries).values(
+                idx=0, kind=event.kind, leaf=encoded, leaf_hash=leaf.leaf_hash(), salt=salt,
+                content=event.content(), created_at=T0,
+            )
+        )  # fmt: skip
+        s.execute(insert(ledger_entry_parties), [{"party_id": p, "idx": 0} for p in pair])
+        SqlLogStorage(s, size=0).append(leaf.leaf_hash())
+        assert audit.record(s, "message.sent", pair, {"n": 1, "to": ids["B"]}, now=T0) == 1
+    signer = audit.load_or_create_signer(tmp_path)
+    with db.write() as s:
+        head = audit.sign_head(s, signer, now=T0)
+    with db.read() as s:
+        bundle = audit.export(s, ids["A"], head=head, log_key=signer.verifier)
+    assert verify_bundle(bundle, log_keys=[signer.verifier]).ok
+    old, new = bundle["entries"]
+    assert old["leaf"]["v"] == 1 and old["event"]["parties"] == pair
+    assert new["leaf"]["v"] == 2 and ids["B"] not in json.dumps(new)
+    assert new["event"]["payload"]["to"] == audit.UNAFFILIATED_LABEL  # (no agreement here)
+    assert audit.UNAFFILIATED_LABEL == disclosure.UNAFFILIATED_LABEL  # as the API names it
+
+
+def test_view_labels_equal_the_labels_the_api_shows(db: Database) -> None:
+    """``audit.view_labels`` (two queries) against the reference every other route uses,
+    ``agreements.counterparts``, over a random catalog: overlapping advisory and F3548
+    agreements, with and without pseudonyms, and parties sharing none."""
+    rng = random.Random(11)
+    names = tuple("PQRSTUVW")
+    ids = _parties(db, names)
+    pids = list(ids.values())
+    with db.write() as s:
+        # P and Q: an advisory agreement first by name, an F3548 one (pseudonyms) governs.
+        for name, policy, pseudonyms in (("a0", "advisory", False), ("z0", "f3548", True)):
+            agreements.create_agreement(
+                s, name, policy=policy, parties=pids[:2], now=T0, use_pseudonyms=pseudonyms
+            )
+        for n in range(12):
+            agreements.create_agreement(
+                s,
+                f"{rng.choice('abcdefghij')}{n}",
+                policy=rng.choice(["advisory", "f3548"]),
+                parties=rng.sample(pids[1:], rng.randint(2, 4)),  # P shares only a0, z0
+                now=T0,
+                use_pseudonyms=rng.random() < 0.5,
+            )
+    with db.read() as s:
+        reference = {v: agreements.counterparts(s, v) for v in pids}
+        groups = [list(g) for g in itertools.combinations(pids, 2)]
+        groups += [rng.sample(pids, 3) for _ in range(10)] + [pids]
+        for group in groups:
+            labels = audit.view_labels(s, group)
+            assert set(labels) == set(group)
+            for viewer, shown in labels.items():
+                assert set(shown) == set(group) - {viewer}
+                assert len(set(shown.values())) == len(shown)  # distinct within a view
+                for other, label in shown.items():
+                    c = reference[viewer][other]
+                    expected = c.label if c.shared else audit.UNAFFILIATED_LABEL
+                    assert label == expected or label.startswith(f"{expected} #"), (c, label)
+                    assert other not in label
+        assert audit.view_labels(s, [pids[0]]) == {}

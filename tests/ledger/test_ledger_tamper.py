@@ -64,15 +64,20 @@ def test_honest_bundle_verifies_for_every_party(party: str) -> None:
         bundle, log_keys=LOG_KEYS, witness_keys=WITNESS_KEYS, known_checkpoints=[held]
     )
     assert report.ok, report.failures
-    own = [e for e in ledger.entries if party in e.leaf.party_ids]
+    own = [e for e in ledger.entries if party in e.party_ids]
     assert len(bundle["entries"]) == len(own) > 0
-    # Need to know: the bundle carries no other party's content.
+    # Need to know: the bundle carries no other party's content, and no other party's id
+    # (leaves hold commitments only; the party's views show the others by label).
     for entry in bundle["entries"]:
-        assert party in entry["leaf"]["parties"]
+        assert party in entry["event"]["parties"]
+        assert "parties" not in entry["leaf"]
     text = json.dumps(bundle)
     for other in ledger.entries:
-        if party not in other.leaf.party_ids:
-            assert json.dumps(other.opening.event.payload["note"]) not in text
+        if party not in other.party_ids:
+            assert json.dumps(other.event.payload["note"]) not in text
+    entries_text = json.dumps(bundle["entries"])  # (heads name the witnesses, not entries)
+    for stranger in PARTIES:
+        assert stranger == party or f'"{stranger}"' not in entries_text
     names = {c.name for c in report.checks}
     assert any("cosignature" in n or n.startswith("witness") for n in names)
     assert f"known checkpoint size {N_EARLY}: latest extends it" in names
@@ -124,7 +129,7 @@ def test_rewrites_of_recent_entries_are_caught_by_the_latest_held_head(kind: str
     # A party that holds the latest head (from its last export) catches edits of any entry.
     ledger, _ = honest()
     position = N_EARLY + 5
-    owner = sorted(ledger.entries[position].leaf.party_ids)[0]
+    owner = sorted(ledger.entries[position].party_ids)[0]
     old_bundle = ledger.export(owner)
     events, salts = _tampered(kind, position)
     dishonest = rebuilt(events, salts)
@@ -212,7 +217,7 @@ def test_missing_consistency_proof_and_foreign_entry_are_reported() -> None:
     assert any("proof missing" in f for f in found)
     assert any("no consistency proof" in f for f in found)
     other = ledger.export("bravo")
-    foreign = next(e for e in other["entries"] if "alpha" not in e["leaf"]["parties"])
+    foreign = next(e for e in other["entries"] if "alpha" not in e["event"]["parties"])
     mixed = ledger.export("alpha")
     mixed["entries"].append(foreign)
     assert any("names party" in f for f in failures(mixed, []))

@@ -2,6 +2,12 @@
 
 ``record(session, kind, party_ids, payload, now=...)`` commits an event to the ledger *inside
 the caller's transaction*: the entry exists if and only if the change it records is committed.
+The leaf commits to one *view* per party (:mod:`deconflict.ledger.entries`): each party sees the
+others by the label the rest of the API shows it (:func:`deconflict.broker.agreements.counterparts`:
+the pseudonym under a pseudonymous agreement, else the name; "an unaffiliated party" when the two
+share no agreement), so no proof or export ever carries another party's id. The labels are
+fixed when the entry is written (stored with the event), so later agreement changes do not
+alter what an old entry opens to.
 Index allocation is serialised: on SQLite the single writer connection (``BEGIN IMMEDIATE``)
 already admits one writer at a time; on PostgreSQL the transaction takes the outbox's
 transaction-level advisory lock (one lock for both ordered logs, so two writers can never take
@@ -22,7 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from deconflict.broker.outbox import OUTBOX_LOCK_KEY
@@ -37,15 +43,17 @@ from deconflict.ledger import (
     Signer,
     Verifier,
     build_bundle,
+    commit_event,
     consistency_proof,
     inclusion_proof,
     leaf_hash,
     new_salt,
+    open_event,
     posix_seconds,
     root_hash,
     sign_checkpoint,
 )
-from deconflict.ledger.entries import b64encode, check_parties, commitment
+from deconflict.ledger.entries import LEGACY_LEAF_VERSION, Labels, b64encode, check_parties
 from deconflict.store.ledger_sql import (
     SqlLogStorage,
     ledger_checkpoints,
@@ -53,12 +61,18 @@ from deconflict.store.ledger_sql import (
     ledger_entry_parties,
     ledger_witnesses,
 )
+from deconflict.store.tables import agreement_members
+from deconflict.store.tables import agreements as agreements_table
+from deconflict.store.tables import parties as parties_table
 
 DEFAULT_ORIGIN: Final = "deconflict.local/ledger"
 """Key name (and checkpoint origin) of a newly created broker key."""
 
 KEY_FILE_NAME: Final = "ledger_signing.key"
 """File in the data directory holding the broker's private note key."""
+
+UNAFFILIATED_LABEL: Final = "an unaffiliated party"
+"""How a party sharing no agreement with the viewer is shown (as disclosures show it)."""
 
 
 #: ``Session.info`` key: (innermost transaction, ledger size) after this session's last append.
@@ -67,6 +81,72 @@ KEY_FILE_NAME: Final = "ledger_signing.key"
 _SIZE_KEY = "deconflict.ledger_size"
 _INSERT_ENTRY = insert(ledger_entries)
 _INSERT_PARTY = insert(ledger_entry_parties)
+
+
+def _distinct(label: str, used: set[str]) -> str:
+    shown, number = label, 2
+    while shown in used:
+        shown, number = f"{label} #{number}", number + 1
+    used.add(shown)
+    return shown
+
+
+# Every agreement with at least one of the entry's parties as a member (one row per such
+# member), by name: the order in which agreements.list_agreements lists them.
+_SHARED_AGREEMENTS = (
+    select(
+        agreements_table.c.id,
+        agreements_table.c.policy,
+        agreements_table.c.use_pseudonyms,
+        agreement_members.c.party_id,
+        agreement_members.c.pseudonym,
+    )
+    .join(agreement_members, agreement_members.c.agreement_id == agreements_table.c.id)
+    .where(agreement_members.c.party_id.in_(bindparam("pids", expanding=True)))
+    .order_by(agreements_table.c.name)
+)
+_PARTY_NAMES = select(parties_table.c.id, parties_table.c.name).where(
+    parties_table.c.id.in_(bindparam("pids", expanding=True))
+)
+
+
+def view_labels(session: Session, party_ids: Sequence[str]) -> dict[str, dict[str, str]]:
+    """``{viewer: {other: label}}`` for the parties of one entry: each other party as the
+    viewer sees it everywhere else in the API, i.e. the label of
+    :func:`deconflict.broker.agreements.counterparts` (the pseudonym under the governing shared
+    agreement when it uses pseudonyms, else the name; the governing agreement is the first F3548
+    one by name, else the first by name), or ``UNAFFILIATED_LABEL`` when the two share no
+    agreement. Labels are made distinct within one view. Two queries whatever the number of
+    parties (``tests/ledger/test_ledger_sql.py`` checks it against ``counterparts``)."""
+    pids = sorted(set(party_ids))
+    if len(pids) < 2:
+        return {}
+    order: list[tuple[str, bool, bool]] = []  # (agreement id, f3548, use_pseudonyms) by name
+    members: dict[str, dict[str, str]] = {}  # agreement id -> {entry party: pseudonym}
+    for r in session.execute(_SHARED_AGREEMENTS, {"pids": pids}):
+        if r.id not in members:
+            members[r.id] = {}
+            order.append((str(r.id), r.policy == "f3548", bool(r.use_pseudonyms)))
+        members[r.id][str(r.party_id)] = str(r.pseudonym)
+    names = {str(r.id): str(r.name) for r in session.execute(_PARTY_NAMES, {"pids": pids})}
+    out: dict[str, dict[str, str]] = {}
+    for viewer in pids:
+        used = {viewer}
+        shown: dict[str, str] = {}
+        for other in pids:
+            if other == viewer:
+                continue
+            shared = [a for a in order if viewer in members[a[0]] and other in members[a[0]]]
+            governing = next((a for a in shared if a[1]), shared[0] if shared else None)
+            if governing is None or other not in names:
+                label = UNAFFILIATED_LABEL
+            elif governing[2]:
+                label = members[governing[0]][other]
+            else:
+                label = names[other]
+            shown[other] = _distinct(label, used)
+        out[viewer] = shown
+    return out
 
 
 def _lock(session: Session) -> None:
@@ -107,7 +187,14 @@ def record(
         received_at=now,
         claimed_at=claimed_at,
     )
-    content = event.content()
+    labels = view_labels(session, event.party_ids)
+    # The views are canonicalised for their commitments; the stored inputs need only be JSON.
+    try:
+        stored = json.dumps(
+            {"event": event.to_json(), "labels": labels}, separators=(",", ":"), allow_nan=False
+        ).encode()
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(field="payload", reason=f"not canonicalisable JSON: {exc}") from exc
     session.connection()  # begins the transaction if it has not begun yet
     transaction = session.get_nested_transaction() or session.get_transaction()
     if transaction is None:  # pragma: no cover - connection() always begins one
@@ -121,12 +208,7 @@ def record(
         storage = SqlLogStorage(session)
     index = storage.size()
     salt = new_salt()
-    leaf = LeafRecord(
-        index=index,
-        kind=event.kind,
-        party_ids=event.party_ids,
-        commitment=commitment(salt, content),
-    )
+    leaf = commit_event(index, event, salt, labels)
     encoded = leaf.encode()
     digest = leaf_hash(encoded)
     session.execute(
@@ -137,7 +219,7 @@ def record(
             "leaf": encoded,
             "leaf_hash": digest,
             "salt": salt,
-            "content": content,
+            "content": stored,
             "created_at": now,
         },
     )
@@ -222,12 +304,23 @@ def _checkpoint_at(session: Session, tree_size: int) -> SignedCheckpoint | None:
     return None if row is None else _signed(row)
 
 
-def _entry(row: Any) -> tuple[LeafRecord, Opening | None]:
+def _opening(row: Any, party_id: str) -> tuple[LeafRecord, Opening | None]:
+    """Entry ``row``'s leaf and ``party_id``'s opening (``None`` when tombstoned).
+
+    Stored content is ``{"event": full event, "labels": {viewer: {other: label}}}`` for
+    version 2 leaves, the bare event for legacy version 1 leaves (whose opening is the whole
+    event, as it was committed).
+    """
     leaf = LeafRecord.from_json(json.loads(bytes(row.leaf)))
     if row.salt is None or row.content is None:
         return leaf, None  # tombstoned: the leaf (and so the tree) stays, the content is gone
-    event = Event.from_json(json.loads(bytes(row.content)))
-    return leaf, Opening(salt=bytes(row.salt), event=event)
+    stored = json.loads(bytes(row.content))
+    salt = bytes(row.salt)
+    if leaf.version == LEGACY_LEAF_VERSION:
+        return leaf, Opening(salt=salt, event=Event.from_json(stored))
+    event = Event.from_json(stored["event"])
+    labels: Labels = stored["labels"]
+    return leaf, open_event(event, salt, party_id, labels)
 
 
 def _own_entry(session: Session, index: int, party_id: str) -> tuple[LeafRecord, Opening]:
@@ -238,7 +331,7 @@ def _own_entry(session: Session, index: int, party_id: str) -> tuple[LeafRecord,
     ).first()
     if row is None:
         raise NotFoundError(f"ledger entry {index} not found")
-    leaf, opening = _entry(row)
+    leaf, opening = _opening(row, party_id)
     if opening is None:
         raise NotFoundError(f"ledger entry {index} not found")
     return leaf, opening
@@ -420,7 +513,11 @@ def export(
         .limit(limit + 1)
     ).all()
     next_index = int(rows[limit].idx) if len(rows) > limit else None
-    own = [(leaf, opening) for leaf, opening in map(_entry, rows[:limit]) if opening is not None]
+    own = [
+        (leaf, opening)
+        for leaf, opening in (_opening(row, party_id) for row in rows[:limit])
+        if opening is not None
+    ]
     bundle = build_bundle(
         origin=head.checkpoint.origin,
         party_id=party_id,

@@ -43,7 +43,7 @@ import shapely.geometry
 from pyproj import Geod
 from sqlalchemy.orm import Session
 
-from deconflict.broker import audit, parties
+from deconflict.broker import audit, outbox, parties
 from deconflict.errors import ForbiddenError
 from deconflict.store import disclosure_sql
 
@@ -466,8 +466,8 @@ def issue_key(
 
     The broker operator may issue a party only its **first** key, a ``party_admin`` one;
     afterwards the party's own admins issue its keys (:class:`ForbiddenError` otherwise).
-    Every issuance is recorded (``key_events``, ``GET /v1/key-events``) and is a ledger entry
-    the party can open (``key.issued``).
+    Every issuance is recorded (``key_events``, ``GET /v1/key-events``), is a ledger entry
+    the party can open (``key.issued``) and is announced on the party's stream (``event: key``).
     """
     if issuer_role == "operator":
         if role != "party_admin":
@@ -490,11 +490,26 @@ def issue_key(
         issued_by=issued_by,
         issuer_key_id=issuer_key_id,
     )
-    audit.record(
+    index = audit.record(
         session,
         "key.issued",
         [party_id],
         {"key_id": info.key_id, "role": role, "issued_by": issued_by},
+        now=now,
+    )
+    # Announced on the party's own stream (events.KeyEvent), never on another party's.
+    outbox.publish(
+        session,
+        party_id,
+        "key",
+        {
+            "key_id": info.key_id,
+            "role": role,
+            "issued_by": issued_by,
+            "issuer_key_id": issuer_key_id,
+            "at": _iso(now),
+            "ledger_index": index,
+        },
         now=now,
     )
     return info, key

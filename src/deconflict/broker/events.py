@@ -52,6 +52,8 @@ __all__ = [
     "EscalationNotice",
     "GuidanceView",
     "IncidentActNotice",
+    "KeyIssued",
+    "KeyIssuedEvent",
     "MessageAckNotice",
     "MessageDelivery",
     "MessageEvent",
@@ -128,7 +130,9 @@ class GuidanceView(_Wire):
 
     ``dimension``: ``hold`` or the band dimension (``track_deg``, ``gs_kt``, ``vs_fpm``,
     ``alt_ft``); ``side``: ``hold``, ``right``/``left`` or ``up``/``down``; ``value`` the target
-    and ``current`` the present value in that dimension's unit; ``text`` in plain English.
+    and ``current`` the present value in that dimension's unit; ``text`` in plain English;
+    ``preference_met``: False when no conflict-free manoeuvre keeps the aircraft on its party's
+    side of the agreed lines and inside the active volume it is in (docs/alerting.md).
     """
 
     aircraft: str
@@ -137,6 +141,7 @@ class GuidanceView(_Wire):
     value: float
     current: float
     text: str
+    preference_met: bool = True
 
 
 class AlertView(_Wire):
@@ -394,6 +399,18 @@ class PrivateChange(_Wire):
     epoch: int = Field(ge=0, description="the counterpart's epoch")
 
 
+class KeyIssued(_Wire):
+    """An API key was issued for the party: by the broker operator (only ever its first
+    ``party_admin`` key) or by one of the party's own admins. Never the key itself."""
+
+    key_id: str = Field(description="Public id of the new key (as in GET /v1/keys)")
+    role: str = Field(description="Role of the new key (party_admin, duty_officer, ...)")
+    issued_by: Literal["operator", "party_admin"]
+    issuer_key_id: str | None = Field(description="Key id of the issuing key, if known")
+    at: str = Field(description="Issue time, ISO 8601 UTC")
+    ledger_index: int = Field(ge=0, description="The `key.issued` ledger entry (party-openable)")
+
+
 class _Envelope(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -451,6 +468,14 @@ class PrivateEvent(_Envelope):
     data: PrivateChange
 
 
+class KeyIssuedEvent(_Envelope):
+    """``event: key`` — a key was issued for the party (the operator's issuances included), so
+    its admins see every key that can act for it; history: ``GET /v1/key-events``."""
+
+    kind: Literal["key"]
+    data: KeyIssued
+
+
 StreamEvent = Annotated[
     ConflictEvent
     | NoticeEvent
@@ -458,7 +483,8 @@ StreamEvent = Annotated[
     | PictureEvent
     | MessageEvent
     | ChannelEvent
-    | PrivateEvent,
+    | PrivateEvent
+    | KeyIssuedEvent,
     Field(discriminator="kind"),
 ]
 """Any event of ``GET /v1/stream``: the SSE ``event:`` name is the ``kind``."""
@@ -474,6 +500,7 @@ EVENT_MODELS: dict[str, type[_Envelope]] = {
     "message": MessageEvent,
     "channel": ChannelEvent,
     "private": PrivateEvent,
+    "key": KeyIssuedEvent,
 }
 """Event kind (SSE ``event:`` name) -> its envelope model."""
 

@@ -6,7 +6,8 @@ Pure core: no I/O and no clock (callers pass ``now`` and salts). Public surface:
   :func:`inclusion_proof`, :func:`consistency_proof`, :func:`verify_inclusion`,
   :func:`verify_consistency`, :class:`ProofError`;
 * storage: :class:`LogStorage` (protocol), :class:`MemoryLogStorage`;
-* entries: :class:`Event`, :class:`LeafRecord`, :class:`Opening`, :func:`commit_event`;
+* entries: :class:`Event`, :class:`LeafRecord`, :class:`Opening`, :func:`commit_event`,
+  :func:`open_event`, :func:`render_view` (per-party views: no other party's id);
 * checkpoints: :class:`Checkpoint`, :class:`SignedCheckpoint`, :class:`Signer`,
   :class:`Verifier`, :func:`sign_checkpoint`, :func:`cosign`;
 * bundles: :func:`build_bundle`, :func:`verify_bundle`, :class:`VerificationReport`;
@@ -35,6 +36,9 @@ from deconflict.ledger.entries import (
     canonical_json,
     commit_event,
     new_salt,
+    open_event,
+    render_view,
+    view_salt,
 )
 from deconflict.ledger.hashing import EMPTY_ROOT, HASH_SIZE, leaf_hash, node_hash
 from deconflict.ledger.log import Ledger, StoredEntry
@@ -74,11 +78,14 @@ __all__ = [
     "leaf_hash",
     "new_salt",
     "node_hash",
+    "open_event",
     "posix_seconds",
+    "render_view",
     "require_log_signature",
     "root_hash",
     "sign_checkpoint",
     "verify_bundle",
     "verify_consistency",
     "verify_inclusion",
+    "view_salt",
 ]

@@ -11,6 +11,9 @@ A bundle is what one party takes away to check the log without trusting the brok
      "entries": [{"leaf": {leaf record}, "salt": "<base64>", "event": {event},
                   "proof": ["<base64 hash>", ...]}, ...]}      inclusion in the latest checkpoint
 
+Each entry carries the party's *own* opening (its view salt and its view of the event, other
+parties shown by label; :mod:`deconflict.ledger.entries`): a bundle holds no other party's id.
+
 :func:`verify_bundle` checks every signature, every consistency proof (between consecutive
 checkpoints and from any checkpoint the party already held), every opening and every inclusion
 proof, and returns a :class:`VerificationReport` listing each check with its verdict and reason.
@@ -102,7 +105,7 @@ def build_bundle(
     checkpoints:
         Signed checkpoints to include (at least one); the largest is the reference head.
     entries:
-        The party's own entries with their openings.
+        The party's own entries with the party's openings (its views).
     since_sizes:
         Sizes of heads the party already holds: a consistency proof from each to the latest
         checkpoint is added so that the party can check that the log did not fork or roll back.
@@ -126,7 +129,7 @@ def build_bundle(
             pairs.append((size, latest.size))
     bundle_entries: list[dict[str, Any]] = []
     for leaf, opening in entries:
-        if party_id not in leaf.party_ids:
+        if not opening.names(party_id, leaf):
             raise InvalidInputError(
                 field="entries", reason=f"entry {leaf.index} is not the party's"
             )
@@ -353,7 +356,7 @@ def verify_bundle(
         seen.add(leaf.index)
         report.add(
             f"{where}: names party",
-            party_id in leaf.party_ids,
+            opening.names(party_id, leaf),
             f"party {party_id} is not among the entry's parties",
         )
         try:

@@ -9,8 +9,8 @@ functions over database tables.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +22,7 @@ from deconflict.ledger.checkpoint import (
     posix_seconds,
     sign_checkpoint,
 )
-from deconflict.ledger.entries import Event, LeafRecord, Opening, commit_event
+from deconflict.ledger.entries import Event, LeafRecord, Opening, commit_event, open_event
 from deconflict.ledger.notes import Signer
 from deconflict.ledger.storage import LogStorage, MemoryLogStorage
 from deconflict.ledger.tree import consistency_proof, inclusion_proof, root_hash
@@ -30,10 +30,22 @@ from deconflict.ledger.tree import consistency_proof, inclusion_proof, root_hash
 
 @dataclass(frozen=True)
 class StoredEntry:
-    """An entry as the broker keeps it: the public leaf and the private opening."""
+    """An entry as the broker keeps it: the public leaf and what opens it (the full event, the
+    entry salt and the labels each party sees the others by)."""
 
     leaf: LeafRecord
-    opening: Opening
+    event: Event
+    salt: bytes
+    labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    @property
+    def party_ids(self) -> tuple[str, ...]:
+        """Parties who may open the entry (real ids; never in the leaf)."""
+        return self.event.party_ids
+
+    def opening(self, party_id: str) -> Opening:
+        """``party_id``'s opening: its view salt and its view of the event."""
+        return open_event(self.event, self.salt, party_id, self.labels)
 
 
 class Ledger:
@@ -61,12 +73,22 @@ class Ledger:
         """Number of entries."""
         return self.storage.size()
 
-    def append(self, event: Event, *, salt: bytes) -> LeafRecord:
-        """Commit ``event`` with ``salt`` and append it; returns its leaf record."""
+    def append(
+        self,
+        event: Event,
+        *,
+        salt: bytes,
+        labels: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> LeafRecord:
+        """Commit every party's view of ``event`` with ``salt`` and append it; returns its leaf.
+
+        ``labels``: ``{viewer: {other party id: label the viewer sees}}`` (missing: opaque labels).
+        """
         index = self.storage.size()
-        leaf = commit_event(index, event, salt)
+        labels = {} if labels is None else labels
+        leaf = commit_event(index, event, salt, labels)
         self.storage.append(leaf.leaf_hash())
-        self.entries.append(StoredEntry(leaf=leaf, opening=Opening(salt=salt, event=event)))
+        self.entries.append(StoredEntry(leaf=leaf, event=event, salt=salt, labels=labels))
         return leaf
 
     def root(self, size: int | None = None) -> bytes:
@@ -105,17 +127,17 @@ class Ledger:
         """Consistency proof between tree sizes ``first <= second``."""
         return consistency_proof(self.storage, first, second, stored_size=self.size)
 
-    def opening(self, index: int, party_id: str) -> StoredEntry:
-        """Entry ``index`` if ``party_id`` may open it (same error for "absent" and "not yours")."""
-        if not 0 <= index < len(self.entries) or party_id not in self.entries[index].leaf.party_ids:
+    def opening(self, index: int, party_id: str) -> Opening:
+        """``party_id``'s opening of entry ``index`` (same error for "absent" and "not yours")."""
+        if not 0 <= index < len(self.entries) or party_id not in self.entries[index].party_ids:
             raise NotFoundError(f"entry {index} not found")
-        return self.entries[index]
+        return self.entries[index].opening(party_id)
 
     def export(self, party_id: str, *, since_sizes: Sequence[int] = ()) -> dict[str, Any]:
         """Bundle for ``party_id``: all checkpoints, proofs, and the party's own entries."""
         if not self.checkpoints:
             raise InvalidInputError(field="checkpoints", reason="no signed checkpoint yet")
-        own = [(e.leaf, e.opening) for e in self.entries if party_id in e.leaf.party_ids]
+        own = [(e.leaf, e.opening(party_id)) for e in self.entries if party_id in e.party_ids]
         return build_bundle(
             origin=self.origin,
             party_id=party_id,

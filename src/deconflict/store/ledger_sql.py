@@ -4,7 +4,9 @@ Tables (migration ``0002_ledger``)::
 
     ledger_entries         idx (0-based leaf index, PK) | kind | leaf (canonical leaf record)
                            | leaf_hash (32 B) | salt (32 B, NULL = tombstoned content)
-                           | content (canonical event JSON, NULL = tombstoned) | created_at
+                           | content (NULL = tombstoned; leaf v2: canonical JSON of
+                           {"event": full event, "labels": {viewer: {other: label}}} from
+                           which each party's view is rendered; leaf v1: the event) | created_at
     ledger_entry_parties   (party_id, idx) PK: who may open entry idx
     ledger_nodes           (level, idx) PK | hash: perfect-subtree hashes at levels
                            STRIDE, 2*STRIDE, ... (levels in between are folded on read)

@@ -1,8 +1,11 @@
 """``/v1/ledger``: signed tree heads, inclusion and consistency proofs, cosigning, export.
 
 Heads and consistency proofs are public to every authenticated caller (they reveal only sizes
-and hashes). Entries are opened only for the parties named in them: any other caller gets the
-same 404 as for an entry that does not exist. A new head is signed on demand when the log has
+and hashes). Entries are opened only for the parties of them: any other caller gets the same 404
+as for an entry that does not exist. A party opens its own *view* of an entry (its view salt and
+the event with every other party shown by the label the rest of the API shows it by); leaves
+hold per-party commitments and no party id, so no proof or export carries a counterpart's id
+(``docs/security.md``, "Ledger pseudonymity"). A new head is signed on demand when the log has
 grown since the last one.
 """
 
