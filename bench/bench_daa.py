@@ -32,9 +32,13 @@ from pathlib import Path
 
 import numpy as np
 
-from deconflict.daa import CYLINDER, DO365B, States, alert_pairs
-from deconflict.daa.alerting import candidate_ordered_pairs, evaluate_pairs
-from deconflict.daa.bands import compute_bands
+from deconflict.daa import CYLINDER, DO365B, Profile, States, alert_pairs
+from deconflict.daa.alerting import (
+    candidate_ordered_pairs,
+    candidate_ordered_pairs_broad,
+    evaluate_pairs,
+)
+from deconflict.daa.bands import compute_bands, compute_bands_numpy
 
 EARTH_RADIUS_NM = 6371008.8 / 1852.0
 KT = 1852.0 / 3600.0
@@ -84,14 +88,27 @@ def encounter(rng: np.random.Generator, k: int) -> States:
 
 def timed(fn: object, repeats: int) -> float:
     """Median wall time (ms) of ``fn()`` over ``repeats`` runs (after one warm-up)."""
+    return timed_both(fn, repeats)[0]
+
+
+def timed_both(fn: object, repeats: int) -> tuple[float, float]:
+    """Median wall and process CPU time (ms) of ``fn()`` over ``repeats`` runs (after one
+    warm-up); CPU time is what the run costs when other processes share the cores."""
     assert callable(fn)
     fn()
-    runs = []
+    wall, cpu = [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fn()
-        runs.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(runs)
+        wall.append((time.perf_counter() - t0) * 1e3)
+        cpu.append((time.process_time() - c0) * 1e3)
+    return statistics.median(wall), statistics.median(cpu)
+
+
+def reference_alert_pairs(profile: Profile, states: States) -> object:
+    """The previous pipeline (k-d tree broad phase + the same evaluation): same alerts."""
+    i, j = candidate_ordered_pairs_broad(profile, states)
+    return evaluate_pairs(profile, states, np.concatenate([i, j]), np.concatenate([j, i]))
 
 
 def bench_levels(n: int, repeats: int) -> dict[str, float]:
@@ -103,7 +120,12 @@ def bench_levels(n: int, repeats: int) -> dict[str, float]:
         own, intruder = np.concatenate([i, j]), np.concatenate([j, i])
         out[f"{profile.name}_pairs"] = float(len(result))
         out[f"{profile.name}_alerts"] = float(int((result.level_instant >= 1).sum()))
-        out[f"{profile.name}_total_ms"] = timed(lambda p=profile: alert_pairs(p, states), repeats)
+        reference = reference_alert_pairs(profile, states)
+        assert int((reference.level_instant >= 1).sum()) == out[f"{profile.name}_alerts"]  # type: ignore[attr-defined]
+        total = timed_both(lambda p=profile: alert_pairs(p, states), repeats)
+        ref = timed_both(lambda p=profile: reference_alert_pairs(p, states), repeats)
+        out[f"{profile.name}_total_ms"], out[f"{profile.name}_total_cpu_ms"] = total
+        out[f"{profile.name}_ref_ms"], out[f"{profile.name}_ref_cpu_ms"] = ref
         out[f"{profile.name}_search_ms"] = timed(
             lambda p=profile: candidate_ordered_pairs(p, states), repeats
         )
@@ -119,14 +141,17 @@ def bench_bands(count: int, k: int) -> dict[str, float]:
     intruders = np.arange(1, k + 1)
     out: dict[str, float] = {}
     for profile in (DO365B, CYLINDER):
-        compute_bands(profile, scenes[0], 0, intruders)
-        runs = []
-        for scene in scenes:
-            t0 = time.perf_counter()
-            compute_bands(profile, scene, 0, intruders)
-            runs.append((time.perf_counter() - t0) * 1e3)
-        out[f"{profile.name}_median_ms"] = statistics.median(runs)
-        out[f"{profile.name}_p90_ms"] = float(np.percentile(runs, 90))
+        for label, fn in (("", compute_bands), ("ref_", compute_bands_numpy)):
+            fn(profile, scenes[0], 0, intruders)
+            runs, cpu = [], []
+            for scene in scenes:
+                t0, c0 = time.perf_counter(), time.process_time()
+                fn(profile, scene, 0, intruders)
+                runs.append((time.perf_counter() - t0) * 1e3)
+                cpu.append((time.process_time() - c0) * 1e3)
+            out[f"{profile.name}_{label}median_ms"] = statistics.median(runs)
+            out[f"{profile.name}_{label}cpu_ms"] = statistics.median(cpu)
+            out[f"{profile.name}_{label}p90_ms"] = float(np.percentile(runs, 90))
     return out
 
 
@@ -166,6 +191,8 @@ def main() -> int:
         f"machine: {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}"
     )
     print(f"date: {time.strftime('%Y-%m-%d %H:%M:%SZ', time.gmtime())}")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"load average (1 min): {load:.1f} (wall times inflate when it exceeds the cores)")
     levels = bench_levels(n, repeats)
     print(f"\nlevels for all ordered pairs, N = {n:,} (median of {repeats}):")
     for name in ("do365b", "cylinder"):
@@ -176,13 +203,23 @@ def main() -> int:
             f"{levels[f'{name}_pairs']:,.0f} ordered candidate pairs, "
             f"{levels[f'{name}_alerts']:,.0f} with level >= 1)  target <= 50 ms"
         )
+        print(
+            f"  {'':9s} cpu {levels[f'{name}_total_cpu_ms']:.1f} ms; reference (k-d tree "
+            f"broad phase, same run) {levels[f'{name}_ref_ms']:.1f} ms wall, "
+            f"{levels[f'{name}_ref_cpu_ms']:.1f} ms cpu; ratio "
+            f"{levels[f'{name}_total_ms'] / levels[f'{name}_ref_ms']:.2f}"
+        )
     k = 5
     bands = bench_bands(20 if args.quick else 100, k)
     print(f"\nbands per aircraft against {k} intruders (4 dimensions):")
     for name in ("do365b", "cylinder"):
         print(
             f"  {name:9s} median {bands[f'{name}_median_ms']:.2f} ms, p90 "
-            f"{bands[f'{name}_p90_ms']:.2f} ms  target <= 2 ms"
+            f"{bands[f'{name}_p90_ms']:.2f} ms, cpu {bands[f'{name}_cpu_ms']:.2f} ms  "
+            f"target <= 2 ms; reference (numpy oracles, same run) "
+            f"{bands[f'{name}_ref_median_ms']:.2f} ms wall, "
+            f"{bands[f'{name}_ref_cpu_ms']:.2f} ms cpu"
+            f"; ratio {bands[f'{name}_median_ms'] / bands[f'{name}_ref_median_ms']:.2f}"
         )
     if args.daidalus_jar is None:
         print(

@@ -259,9 +259,10 @@ def test_levels_monotone_in_thresholds(
 
 
 @settings(max_examples=10, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), profile=st.sampled_from([CYLINDER, DO365B]))
+@given(seed=st.integers(0, 2**32 - 1), profile=st.sampled_from([CYLINDER, AIRPROX, DO365B]))
 def test_pair_search_finds_every_alert(seed: int, profile: Profile) -> None:
-    """Broad phase + evaluation equals evaluating all n (n - 1) ordered pairs."""
+    """Pair search (bounding-cylinder detection) + evaluation finds every pair of evaluating
+    all n (n - 1) ordered pairs."""
     rng = np.random.default_rng(seed)
     n = 60
     flats = [

@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from deconflict.broker.parties import get_party, new_id
+from deconflict.daa.profiles import PROFILES
 from deconflict.errors import InvalidInputError, NotFoundError
 from deconflict.store.tables import agreed_lines, agreement_members, agreements, bump_catalog
 from deconflict.store.tables import parties as parties_table
@@ -32,7 +33,8 @@ POLICIES: tuple[Policy, ...] = ("advisory", "f3548")
 
 @dataclass(frozen=True)
 class Agreement:
-    """An agreement: policy, members (party id -> pseudonym) and flags."""
+    """An agreement: policy, members (party id -> pseudonym), flags and the DAA alerting
+    profile the live picture uses between its members (``cylinder``, ``airprox``, ``do365b``)."""
 
     id: str
     name: str
@@ -41,6 +43,7 @@ class Agreement:
     use_pseudonyms: bool
     created_at: datetime
     members: dict[str, str] = field(default_factory=dict)
+    profile: str = "cylinder"
 
     def label_for(self, party_id: str, party_name: str) -> str:
         """How ``party_id`` is shown to the other members."""
@@ -98,13 +101,16 @@ def create_agreement(
     now: datetime,
     use_pseudonyms: bool = False,
     equal_priority_allowed: bool = False,
+    profile: str = "cylinder",
 ) -> Agreement:
-    """Create an agreement among ``parties`` (ids or names, at least two)."""
+    """Create an agreement among ``parties`` (ids or names, at least two); ``profile`` is the
+    DAA alerting profile of the live picture between its members."""
     name = name.strip()
     if not 1 <= len(name) <= 200:
         raise InvalidInputError(field="name", reason="must be 1-200 characters")
     if policy not in POLICIES:
         raise InvalidInputError(field="policy", reason="must be 'advisory' or 'f3548'")
+    _check_profile(profile)
     if session.execute(select(agreements.c.id).where(agreements.c.name == name)).first():
         raise InvalidInputError(field="name", reason=f"an agreement called {name!r} exists")
     ids: list[str] = []
@@ -126,6 +132,7 @@ def create_agreement(
             equal_priority_allowed=equal_priority_allowed,
             use_pseudonyms=use_pseudonyms,
             created_at=now,
+            profile=profile,
         )
     )
     members: dict[str, str] = {}
@@ -146,6 +153,7 @@ def create_agreement(
         use_pseudonyms,
         now,
         members,
+        profile,
     )
 
 
@@ -167,6 +175,7 @@ def _load(session: Session, rows: Sequence[Any]) -> list[Agreement]:
             use_pseudonyms=bool(r.use_pseudonyms),
             created_at=r.created_at,
             members=members[r.id],
+            profile=str(r.profile),
         )
         for r in rows
     ]
@@ -192,6 +201,40 @@ def get_agreement(session: Session, agreement_id: str, *, party_id: str | None =
         if a.id == agreement_id:
             return a
     raise NotFoundError(f"no agreement {agreement_id!r}")
+
+
+def _check_profile(profile: str) -> None:
+    if profile not in PROFILES:
+        raise InvalidInputError(
+            field="profile", reason=f"unknown profile {profile!r}; use {', '.join(PROFILES)}"
+        )
+
+
+def set_profile(session: Session, agreement_id: str, profile: str) -> str:
+    """Set the agreement's DAA alerting profile; returns it. Raises ``NotFoundError``."""
+    _check_profile(profile)
+    result = session.execute(
+        update(agreements).where(agreements.c.id == agreement_id).values(profile=profile)
+    )
+    if not getattr(result, "rowcount", 0):
+        raise NotFoundError(f"no agreement {agreement_id!r}")
+    bump_catalog(session)
+    return profile
+
+
+def profile_of(session: Session, agreement_id: str) -> str:
+    """The agreement's DAA alerting profile. Raises ``NotFoundError``."""
+    row = session.execute(
+        select(agreements.c.profile).where(agreements.c.id == agreement_id)
+    ).first()
+    if row is None:
+        raise NotFoundError(f"no agreement {agreement_id!r}")
+    return str(row.profile)
+
+
+def agreement_profiles(session: Session) -> list[tuple[frozenset[str], str]]:
+    """``(member party ids, profile)`` of every agreement, for the live picture."""
+    return [(frozenset(a.members), a.profile) for a in list_agreements(session)]
 
 
 def _check_coordinates(coords: Any, where: str) -> list[tuple[float, float]]:

@@ -14,7 +14,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from deconflict.daa import get_profile
+from deconflict.daa import CYLINDER
 from deconflict.daa.bands import DIMENSIONS, band_intruders, compute_bands
 from deconflict.errors import NotFoundError
 from deconflict.live.daa import states_of
@@ -47,7 +47,8 @@ class DimensionView(BaseModel):
 
 class BandsView(BaseModel):
     """Bands of one of the caller's aircraft: track (deg true), ground speed (kt), vertical
-    speed (fpm) and altitude (ft), computed with the live profile at ``at``."""
+    speed (fpm) and altitude (ft) at ``at``, computed with ``profile``: the agreement profile of
+    the pairs it can meet (the most protective when several; the engine's when none)."""
 
     model_config = ConfigDict(extra="forbid")
     aircraft: str
@@ -78,8 +79,11 @@ def own_bands(core: LiveCore, party: str, aircraft: str, now: datetime) -> Bands
         raise NotFoundError(f"aircraft {aircraft!r} not found") from None
     if str(tracks.party[row]) != party:
         raise NotFoundError(f"aircraft {aircraft!r} not found")
-    profile = get_profile(core.config.profile)
     states = states_of(tracks)
+    # the profile of the pairs this aircraft can meet (per agreement, docs/alerting.md); the
+    # cylinder's reach (300 s, any altitude) bounds every profile's
+    reach = band_intruders(CYLINDER, states, row)
+    profile = core.daa.profile_for(party, {str(p) for p in tracks.party[reach]})
     bands = compute_bands(profile, states, row, band_intruders(profile, states, row))
     views = {}
     for name in DIMENSIONS:

@@ -179,6 +179,12 @@ def register(app: typer.Typer) -> None:
         grid: Annotated[
             str, typer.Option(help="private: 'H3 resolution,slot s,layer ft'")
         ] = "6,300,1000",
+        profile: Annotated[
+            str,
+            typer.Option(
+                help="DAA alerting profile of the live picture: cylinder | airprox | do365b"
+            ),
+        ] = "cylinder",
         db: DbOption = None,
     ) -> None:
         """Create an agreement between parties; prints its id."""
@@ -193,6 +199,7 @@ def register(app: typer.Typer) -> None:
                 now=_now(),
                 use_pseudonyms=pseudonyms,
                 equal_priority_allowed=equal_priority_allowed,
+                profile=profile,
             )
             if mode == "private":
                 enable_private(session, a.id, private_grid(grid), now=_now())

@@ -1,8 +1,10 @@
-"""Compiled (numba) loss test for the bands: the formulas of :mod:`deconflict.daa.wcv`, fused.
+"""Compiled (numba) kernels of the DAA core: the formulas of :mod:`deconflict.daa.wcv`, fused.
 
-``bands.linear_conflicts`` (numpy, broadcasting ``(M, I, L)`` temporaries) is the test oracle;
-this kernel evaluates the same per-element formulas in one pass without temporaries, which is
-what makes bands per aircraft cost about a millisecond. Compiled with ``cache=True``.
+One inline helper (``_loss``) holds the loss-interval formulas; the bands' loss test
+(``linear_conflicts_kernel``, oracle ``bands.linear_conflicts_numpy``), the bands' per-value
+reduction over manoeuvre paths (``dimension_conflicts_kernel``, oracle
+``bands._dimension_conflicts``) and the all-pairs levels (``evaluate_pairs_kernel``, oracle
+``alerting.evaluate_pairs_numpy``) use it. Compiled with ``cache=True``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,62 @@ import numba as nb
 import numpy as np
 
 _MOVING_EPS = 1e-9  # same value as wcv.MOVING_EPS
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _loss(
+    ss: float,
+    sv: float,
+    vv_safe: float,
+    moving: bool,
+    sz: float,
+    vz_safe: float,
+    vz_moving: bool,
+    d: float,
+    zthr: float,
+    tthr: float,
+    tcoa: float,
+    horizon: float,
+    strict: bool,
+) -> tuple[bool, float, float]:  # pragma: no cover - compiled
+    """``wcv.loss_interval`` for one pair and one volume: ``(lost, t_in, t_out)`` within
+    ``[0, horizon]`` (s); ``d`` DTHR (m), ``zthr`` ZTHR (ft), ``tthr`` TTHR and ``tcoa`` TCOA (s).
+    The one copy of these formulas shared by every kernel of this module."""
+    d2 = d * d
+    if moving:
+        dcpa2 = ss - sv * sv / vv_safe
+        reach = dcpa2 < d2 if strict else dcpa2 <= d2
+        if not reach:
+            return False, math.nan, math.nan
+        exit_disc = max(vv_safe * (d2 - dcpa2), 0.0)
+        h_hi = (-sv + math.sqrt(exit_disc)) / vv_safe
+        b = 2.0 * sv + tthr * vv_safe
+        c = ss + tthr * sv - d2
+        disc = max(b * b - 4.0 * vv_safe * c, 0.0)
+        q = -0.5 * (b + (1.0 if b >= 0.0 else -1.0) * math.sqrt(disc))
+        r_a = q / vv_safe
+        r_b = c / q if q != 0.0 else math.inf
+        h_lo = min(r_a, r_b)
+    else:
+        inside = ss < d2 if strict else ss <= d2
+        if not inside:
+            return False, math.nan, math.nan
+        h_lo = -math.inf
+        h_hi = math.inf
+    if vz_moving:
+        sign = 1.0 if vz_safe > 0.0 else -1.0
+        act_h = max(zthr, abs(vz_safe) * tcoa)
+        v_lo = (-sz - sign * act_h) / vz_safe
+        v_hi = (-sz + sign * zthr) / vz_safe
+    else:
+        inside_v = abs(sz) < zthr if strict else abs(sz) <= zthr
+        if not inside_v:
+            return False, math.nan, math.nan
+        v_lo = -math.inf
+        v_hi = math.inf
+    lo = max(max(h_lo, v_lo), 0.0)
+    hi = min(min(h_hi, v_hi), horizon)
+    return lo < hi, lo, hi
 
 
 @nb.njit(cache=True, nogil=True)
@@ -39,13 +97,15 @@ def linear_conflicts_kernel(
     strict: bool,
     margin_m: np.ndarray,
     margin_ft: np.ndarray,
+    any_intruder: bool,
 ) -> np.ndarray:  # pragma: no cover - compiled
-    """``(M, I, L)`` booleans: loss of each intruder's level volume from each ownship state
-    ``m`` over ``[0, duration_s[m]]``, volumes widened by ``margin_m[m]`` / ``margin_ft[m]``."""
+    """Loss of each intruder's level volume from each ownship state ``m`` over
+    ``[0, duration_s[m]]``, volumes widened by ``margin_m[m]`` / ``margin_ft[m]``: ``(M, I, L)``
+    booleans, or ``(M, 1, L)`` ORed over the intruders when ``any_intruder``."""
     m_count = t_s.shape[0]
     i_count = sx.shape[0]
     l_count = dthr_m.shape[1]
-    out = np.zeros((m_count, i_count, l_count), dtype=np.bool_)
+    out = np.zeros((m_count, 1 if any_intruder else i_count, l_count), dtype=np.bool_)
     for m in range(m_count):
         t0 = t_s[m]
         dur = duration_s[m]
@@ -65,50 +125,68 @@ def linear_conflicts_kernel(
             vv_safe = vv if moving else 1.0
             vz_moving = abs(vz) > _MOVING_EPS
             vz_safe = vz if vz_moving else 1.0
+            slot = 0 if any_intruder else i
             for lv in range(l_count):
-                if not present[i, lv]:
+                if not present[i, lv] or out[m, slot, lv]:
                     continue
-                d = dthr_m[i, lv] + margin_m[m]
-                d2 = d * d
-                zthr = zthr_ft[i, lv] + margin_ft[m]
-                tthr = tthr_s[i, lv]
-                # horizontal interval
-                if moving:
-                    dcpa2 = ss - sv * sv / vv_safe
-                    reach = dcpa2 < d2 if strict else dcpa2 <= d2
-                    if not reach:
-                        continue
-                    exit_disc = max(vv_safe * (d2 - dcpa2), 0.0)
-                    h_hi = (-sv + math.sqrt(exit_disc)) / vv_safe
-                    b = 2.0 * sv + tthr * vv_safe
-                    c = ss + tthr * sv - d2
-                    disc = max(b * b - 4.0 * vv_safe * c, 0.0)
-                    q = -0.5 * (b + (1.0 if b >= 0.0 else -1.0) * math.sqrt(disc))
-                    r_a = q / vv_safe
-                    r_b = c / q if q != 0.0 else math.inf
-                    h_lo = min(r_a, r_b)
-                else:
-                    inside = ss < d2 if strict else ss <= d2
-                    if not inside:
-                        continue
-                    h_lo = -math.inf
-                    h_hi = math.inf
-                # vertical interval
-                if vz_moving:
-                    sign = 1.0 if vz_safe > 0.0 else -1.0
-                    act_h = max(zthr, abs(vz_safe) * tcoa_s[i, lv])
-                    v_lo = (-sz - sign * act_h) / vz_safe
-                    v_hi = (-sz + sign * zthr) / vz_safe
-                else:
-                    inside_v = abs(sz) < zthr if strict else abs(sz) <= zthr
-                    if not inside_v:
-                        continue
-                    v_lo = -math.inf
-                    v_hi = math.inf
-                lo = max(max(h_lo, v_lo), 0.0)
-                hi = min(min(h_hi, v_hi), dur)
-                if lo < hi:
-                    out[m, i, lv] = True
+                lost, _, _ = _loss(
+                    ss,
+                    sv,
+                    vv_safe,
+                    moving,
+                    sz,
+                    vz_safe,
+                    vz_moving,
+                    dthr_m[i, lv] + margin_m[m],
+                    zthr_ft[i, lv] + margin_ft[m],
+                    tthr_s[i, lv],
+                    tcoa_s[i, lv],
+                    dur,
+                    strict,
+                )
+                if lost:
+                    out[m, slot, lv] = True
+    return out
+
+
+@nb.njit(cache=True, nogil=True)
+def dimension_conflicts_kernel(
+    hit: np.ndarray,
+    final_row: np.ndarray,
+    path_of: np.ndarray,
+    path_start: np.ndarray,
+    path_len: np.ndarray,
+    t_m: np.ndarray,
+    lookahead_s: float,
+    dt: float,
+) -> np.ndarray:  # pragma: no cover - compiled
+    """``(K, L)``: value ``k`` loses level ``l`` when its final state's row ``final_row[k]`` of
+    ``hit`` (``(M, L)``) does, or any sampled row of its manoeuvre path ``path_of[k]`` (rows
+    ``path_start[p]`` ... ``+ path_len[p]``) flown before the value is reached (``t_m[k]``, s;
+    the first ``ceil(min(t_m, lookahead) / dt)`` samples). ``bands._dimension_conflicts`` in
+    one pass."""
+    l_count = hit.shape[1]
+    cum = np.zeros_like(hit)
+    for p in range(path_start.shape[0]):
+        s0 = path_start[p]
+        for q in range(path_len[p]):
+            for lv in range(l_count):
+                cum[s0 + q, lv] = hit[s0 + q, lv] or (q > 0 and cum[s0 + q - 1, lv])
+    k_count = final_row.shape[0]
+    out = np.zeros((k_count, l_count), dtype=np.bool_)
+    for k in range(k_count):
+        r = final_row[k]
+        for lv in range(l_count):
+            out[k, lv] = hit[r, lv]
+        p = path_of[k]
+        if p < 0 or path_len[p] == 0:
+            continue
+        last = math.ceil(min(t_m[k], lookahead_s) / dt - 1e-9) - 1
+        if last < 0:
+            continue
+        row = path_start[p] + min(last, path_len[p] - 1)
+        for lv in range(l_count):
+            out[k, lv] = out[k, lv] or cum[row, lv]
     return out
 
 
@@ -200,43 +278,22 @@ def evaluate_pairs_kernel(
             d = dthr_m[r, lv]
             if math.isnan(d):  # the alerter has no such level
                 continue
-            d2 = d * d
-            zthr = zthr_ft[r, lv]
-            tthr = tthr_s[r, lv]
-            if moving:
-                dcpa2 = ss - sv * sv / vv_safe
-                reach = dcpa2 < d2 if strict else dcpa2 <= d2
-                if not reach:
-                    continue
-                exit_disc = max(vv_safe * (d2 - dcpa2), 0.0)
-                h_hi = (-sv + math.sqrt(exit_disc)) / vv_safe
-                b = 2.0 * sv + tthr * vv_safe
-                c = ss + tthr * sv - d2
-                disc = max(b * b - 4.0 * vv_safe * c, 0.0)
-                q = -0.5 * (b + (1.0 if b >= 0.0 else -1.0) * math.sqrt(disc))
-                r_a = q / vv_safe
-                r_b = c / q if q != 0.0 else math.inf
-                h_lo = min(r_a, r_b)
-            else:
-                inside = ss < d2 if strict else ss <= d2
-                if not inside:
-                    continue
-                h_lo = -math.inf
-                h_hi = math.inf
-            if vz_moving:
-                sign = 1.0 if vz_safe > 0.0 else -1.0
-                act_h = max(zthr, abs(vz_safe) * tcoa_s[r, lv])
-                v_lo = (-sz - sign * act_h) / vz_safe
-                v_hi = (-sz + sign * zthr) / vz_safe
-            else:
-                inside_v = abs(sz) < zthr if strict else abs(sz) <= zthr
-                if not inside_v:
-                    continue
-                v_lo = -math.inf
-                v_hi = math.inf
-            lo = max(max(h_lo, v_lo), 0.0)
-            hi = min(min(h_hi, v_hi), lookahead_s)
-            if lo < hi:
+            lost, lo, hi = _loss(
+                ss,
+                sv,
+                vv_safe,
+                moving,
+                sz,
+                vz_safe,
+                vz_moving,
+                d,
+                zthr_ft[r, lv],
+                tthr_s[r, lv],
+                tcoa_s[r, lv],
+                lookahead_s,
+                strict,
+            )
+            if lost:
                 conflict[k, lv] = True
                 t_in[k, lv] = lo
                 t_out[k, lv] = hi

@@ -2,10 +2,13 @@
 
 Pipeline for one snapshot (all arrays, no Python loop over pairs):
 
-1. **Pair search**: the tactical broad phase (``deconflict.tactical._broad.candidate_pairs``,
-   a k-d tree over ECEF points) with a radius that bounds every volume of the profile: a
-   horizontal violation at ``t`` implies ``|s(t)| <= DTHR + TTHR |v|`` and ``|v|`` is at most
-   twice the fastest ground speed; vertically ``|sz| <= max(ZTHR, |vz| TCOA)``.
+1. **Pair search**: the compiled tactical detector (``deconflict.tactical.detect_arrays``: grid
+   broad phase and exact cylinder narrow phase in the same pair frame) with a cylinder that
+   contains every volume of the profile: a horizontal violation at ``t`` implies
+   ``|s(t)| <= DTHR + TTHR |v|`` and ``|v|`` is at most twice the fastest ground speed;
+   vertically ``|sz| <= max(ZTHR, |vz| TCOA)``. A pair that loses some volume at ``t`` within
+   the look-ahead therefore loses that cylinder at the same ``t``: the cylinder's conflicts
+   are a superset of the profile's, and far fewer than a broad phase's candidates.
 2. **Pair frame**: relative position and velocity projected on the tangent plane at the
    ECEF midpoint (the tactical narrow phase's frame), reduced to the invariants of
    :mod:`deconflict.daa.wcv`, so that (A, B) and (B, A) get identical geometry.
@@ -28,6 +31,7 @@ from deconflict.daa._jit import evaluate_pairs_kernel
 from deconflict.daa.profiles import Profile
 from deconflict.daa.wcv import cpa_metrics, loss_interval
 from deconflict.errors import InvalidInputError
+from deconflict.tactical import detect_arrays
 from deconflict.tactical._broad import candidate_pairs
 from deconflict.tactical._geometry import Kinematics, kinematics
 from deconflict.units import M_PER_NM, MPS_PER_KT, WGS84_E2, FloatArray
@@ -153,7 +157,29 @@ def search_radius(profile: Profile, states: States) -> tuple[float, float]:
 
 
 def candidate_ordered_pairs(profile: Profile, states: States) -> tuple[IntArray, IntArray]:
-    """Unordered candidate pairs ``(i < j)`` that may violate any volume within the look-ahead."""
+    """Unordered candidate pairs ``(i < j)`` that may violate any volume within the look-ahead:
+    the conflicts of the bounding cylinder (:func:`search_radius`), compiled."""
+    if len(states) < 2:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty
+    radius_nm, half_ft = search_radius(profile, states)
+    found = detect_arrays(
+        states.lat_deg,
+        states.lon_deg,
+        states.alt_ft,
+        states.gs_kt,
+        states.track_deg,
+        states.vs_fpm,
+        horizontal_nm=radius_nm,
+        vertical_ft=half_ft,
+        lookahead_s=profile.lookahead_s,
+    )
+    return found.i.astype(np.int64, copy=False), found.j.astype(np.int64, copy=False)
+
+
+def candidate_ordered_pairs_broad(profile: Profile, states: States) -> tuple[IntArray, IntArray]:
+    """The numpy broad phase's candidates (k-d tree, a looser superset); the oracle of
+    :func:`candidate_ordered_pairs` in the tests."""
     if len(states) < 2:
         empty = np.empty(0, dtype=np.int64)
         return empty, empty

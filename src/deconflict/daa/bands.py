@@ -30,6 +30,7 @@ side is the one needing the smaller change (right / up on a tie).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Final
@@ -37,7 +38,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from deconflict.daa._jit import linear_conflicts_kernel
+from deconflict.daa._jit import dimension_conflicts_kernel, linear_conflicts_kernel
 from deconflict.daa.alerting import States
 from deconflict.daa.profiles import BandsParameters, Profile, Region
 from deconflict.daa.wcv import loss_interval
@@ -151,17 +152,21 @@ def traffic_from(
     profile: Profile, states: States, own: int, intruders: IntArray
 ) -> tuple[Ownship, Traffic]:
     """Ownship state and its intruders projected on its local east-north plane."""
-    kin = kinematics(states.lat_deg, states.lon_deg, states.gs_kt, states.track_deg)
+    i = np.asarray(intruders, dtype=np.int64)
+    # kinematics of the ownship (row 0) and its intruders only (element-wise per aircraft)
+    rows = np.concatenate([np.array([own], dtype=np.int64), i])
+    kin = kinematics(
+        states.lat_deg[rows], states.lon_deg[rows], states.gs_kt[rows], states.track_deg[rows]
+    )
     (ex, ey, ez), (nx, ny, nz) = east_north(
         states.lat_deg[own : own + 1], states.lon_deg[own : own + 1]
     )
     e = np.array([float(ex[0]), float(ey[0]), float(ez[0])])
     n = np.array([float(nx[0]), float(ny[0]), float(nz[0])])
-    i = np.asarray(intruders, dtype=np.int64)
     d = np.stack(
-        [kin.x_m[i] - kin.x_m[own], kin.y_m[i] - kin.y_m[own], kin.z_m[i] - kin.z_m[own]], axis=1
+        [kin.x_m[1:] - kin.x_m[0], kin.y_m[1:] - kin.y_m[0], kin.z_m[1:] - kin.z_m[0]], axis=1
     )
-    v = np.stack([kin.vx_mps[i], kin.vy_mps[i], kin.vz_mps[i]], axis=1)
+    v = np.stack([kin.vx_mps[1:], kin.vy_mps[1:], kin.vz_mps[1:]], axis=1)
     gs = float(states.gs_kt[own]) * MPS_PER_KT
     trk = math.radians(float(states.track_deg[own]))
     ownship = Ownship(
@@ -173,24 +178,11 @@ def traffic_from(
         track_deg=float(states.track_deg[own]) % 360.0,
         vs_fpm=float(states.vs_fpm[own]),
     )
-    levels = profile.max_level
-    shape = (i.shape[0], levels)
-    dthr = np.ones(shape)
-    zthr = np.ones(shape)
-    tthr = np.zeros(shape)
-    tcoa = np.zeros(shape)
-    region = np.zeros(shape, dtype=np.int64)
-    present = np.zeros(shape, dtype=bool)
     single = len(profile.alerters) == 1  # one-level profiles: every aircraft uses it
-    for k, a in enumerate(states.alerter[i]):
-        for lv in profile.alerters[0 if single else int(a) - 1].levels:
-            c = lv.level - 1
-            dthr[k, c] = lv.volume.dthr_m
-            zthr[k, c] = lv.volume.zthr_ft
-            tthr[k, c] = lv.volume.tthr_s
-            tcoa[k, c] = lv.volume.tcoa_s
-            region[k, c] = int(lv.region)
-            present[k, c] = True
+    row = np.zeros(i.shape[0], dtype=np.int64) if single else states.alerter[i] - 1
+    t_dthr, t_zthr, t_tthr, t_tcoa, t_region, t_present = _level_parameters(profile)
+    dthr, zthr, tthr, tcoa = t_dthr[row], t_zthr[row], t_tthr[row], t_tcoa[row]
+    region, present = t_region[row], t_present[row]
     traffic = Traffic(
         sx=d @ e,
         sy=d @ n,
@@ -206,6 +198,33 @@ def traffic_from(
         present=present,
     )
     return ownship, traffic
+
+
+@functools.lru_cache(maxsize=16)
+def _level_parameters(
+    profile: Profile,
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, IntArray, BoolArray]:
+    """Per alerter (rows) and level (columns): DTHR (m), ZTHR (ft), TTHR (s), TCOA (s), region,
+    present (absent levels: 1 m / 1 ft placeholders, never present). Indexed by alerter - 1."""
+    shape = (len(profile.alerters), profile.max_level)
+    dthr = np.ones(shape)
+    zthr = np.ones(shape)
+    tthr = np.zeros(shape)
+    tcoa = np.zeros(shape)
+    region = np.zeros(shape, dtype=np.int64)
+    present = np.zeros(shape, dtype=bool)
+    for k, alerter in enumerate(profile.alerters):
+        for lv in alerter.levels:
+            c = lv.level - 1
+            dthr[k, c] = lv.volume.dthr_m
+            zthr[k, c] = lv.volume.zthr_ft
+            tthr[k, c] = lv.volume.tthr_s
+            tcoa[k, c] = lv.volume.tcoa_s
+            region[k, c] = int(lv.region)
+            present[k, c] = True
+    for a in (dthr, zthr, tthr, tcoa, region, present):
+        a.setflags(write=False)
+    return dthr, zthr, tthr, tcoa, region, present
 
 
 @dataclass(frozen=True)
@@ -257,7 +276,46 @@ def linear_conflicts(
         strict,
         np.ascontiguousarray(np.broadcast_to(np.asarray(margin_m, dtype=np.float64), (m,))),
         np.ascontiguousarray(np.broadcast_to(np.asarray(margin_ft, dtype=np.float64), (m,))),
+        False,
     )
+    return result
+
+
+def linear_conflicts_any(
+    traffic: Traffic,
+    own: Trajectory,
+    duration_s: FloatArray,
+    strict: bool,
+    margin_m: FloatArray | float = 0.0,
+    margin_ft: FloatArray | float = 0.0,
+) -> BoolArray:
+    """``(M, L)``: :func:`linear_conflicts` ORed over the intruders, in the kernel."""
+    m = own.t_s.shape[0]
+    result: BoolArray = linear_conflicts_kernel(
+        traffic.sx,
+        traffic.sy,
+        traffic.vx,
+        traffic.vy,
+        traffic.z_ft,
+        traffic.w_fps,
+        traffic.dthr_m,
+        traffic.zthr_ft,
+        traffic.tthr_s,
+        traffic.tcoa_s,
+        traffic.present,
+        own.t_s,
+        own.px,
+        own.py,
+        own.ux,
+        own.uy,
+        own.z_ft,
+        own.w_fps,
+        np.ascontiguousarray(duration_s, dtype=np.float64),
+        strict,
+        np.ascontiguousarray(np.broadcast_to(np.asarray(margin_m, dtype=np.float64), (m,))),
+        np.ascontiguousarray(np.broadcast_to(np.asarray(margin_ft, dtype=np.float64), (m,))),
+        True,
+    )[:, 0, :]
     return result
 
 
@@ -323,7 +381,11 @@ class _Dimension:
     margins: list[tuple[float, float]]
 
 
-def _turn_states(own: Ownship, sign: float, rate_rps: float, t: FloatArray) -> Trajectory:
+def _turn_states(
+    own: Ownship, sign: float | FloatArray, rate_rps: float, t: FloatArray
+) -> Trajectory:
+    """Turning at ``rate_rps`` to the right (``sign`` +1) or left (-1; per element when an
+    array) for ``t`` seconds."""
     v = math.hypot(own.ux, own.uy)
     psi0 = math.atan2(own.ux, own.uy)
     omega = sign * rate_rps
@@ -370,12 +432,7 @@ def _track_dimension(own: Ownship, p: BandsParameters, lookahead_s: float) -> _D
         return _Dimension(values, final, np.full(values.shape, -1, np.int64), [], [])
     rate = math.radians(p.turn_rate_dps)
     t_m = np.radians(turn) / rate
-    final_parts = []
-    order = np.arange(values.shape[0])
-    for s in (1.0, -1.0):
-        pick = sign == s
-        final_parts.append((order[pick], _turn_states(own, s, rate, t_m[pick])))
-    final = _reorder(final_parts, values.shape[0])
+    final = _turn_states(own, sign, rate, t_m)
     t = _samples(min(180.0 / p.turn_rate_dps, lookahead_s), p.time_step_s)
     paths = [_turn_states(own, 1.0, rate, t), _turn_states(own, -1.0, rate, t)]
     margin = 0.5 * v * rate * p.time_step_s**2
@@ -383,16 +440,7 @@ def _track_dimension(own: Ownship, p: BandsParameters, lookahead_s: float) -> _D
     return _Dimension(values, final, path, paths, [(margin, 0.0), (margin, 0.0)])
 
 
-def _reorder(parts: list[tuple[IntArray, Trajectory]], size: int) -> Trajectory:
-    fields = list(Trajectory.__dataclass_fields__)
-    out = {f: np.empty(size) for f in fields}
-    for idx, traj in parts:
-        for f in fields:
-            out[f][idx] = getattr(traj, f)
-    return Trajectory(**out)
-
-
-def _speed_states(own: Ownship, accel: float, t: FloatArray) -> Trajectory:
+def _speed_states(own: Ownship, accel: float | FloatArray, t: FloatArray) -> Trajectory:
     v0 = math.hypot(own.ux, own.uy)
     ex, ey = (own.ux / v0, own.uy / v0) if v0 > 0 else _heading_unit(own.track_deg)
     speed = v0 + accel * t
@@ -426,11 +474,7 @@ def _gs_dimension(own: Ownship, p: BandsParameters, lookahead_s: float) -> _Dime
     a = p.horizontal_accel_mps2
     up = target >= v0
     t_m = np.abs(target - v0) / a
-    parts = []
-    order = np.arange(values.shape[0])
-    for s, pick in ((1.0, up), (-1.0, ~up)):
-        parts.append((order[pick], _speed_states(own, s * a, t_m[pick])))
-    final = _reorder(parts, values.shape[0])
+    final = _speed_states(own, np.where(up, a, -a), t_m)
     t_up = _samples(min((p.max_gs_kt * MPS_PER_KT - v0) / a, lookahead_s), p.time_step_s)
     t_down = _samples(min(max(v0 - p.min_gs_kt * MPS_PER_KT, 0.0) / a, lookahead_s), p.time_step_s)
     paths = [_speed_states(own, a, t_up), _speed_states(own, -a, t_down)]
@@ -439,7 +483,7 @@ def _gs_dimension(own: Ownship, p: BandsParameters, lookahead_s: float) -> _Dime
     return _Dimension(values, final, path, paths, [(margin, 0.0), (margin, 0.0)])
 
 
-def _vs_states(own: Ownship, accel_fps2: float, t: FloatArray) -> Trajectory:
+def _vs_states(own: Ownship, accel_fps2: float | FloatArray, t: FloatArray) -> Trajectory:
     return Trajectory(
         t_s=t,
         px=own.ux * t,
@@ -474,11 +518,7 @@ def _vs_dimension(own: Ownship, p: BandsParameters, lookahead_s: float) -> _Dime
     a = _vertical_accel_fps2(p)
     up = target >= own.w_fps
     t_m = np.abs(target - own.w_fps) / a
-    parts = []
-    order = np.arange(values.shape[0])
-    for s, pick in ((1.0, up), (-1.0, ~up)):
-        parts.append((order[pick], _vs_states(own, s * a, t_m[pick])))
-    final = _reorder(parts, values.shape[0])
+    final = _vs_states(own, np.where(up, a, -a), t_m)
     top = p.max_vs_fpm / 60.0
     t_up = _samples(min(max(top - own.w_fps, 0.0) / a, lookahead_s), p.time_step_s)
     t_down = _samples(min(max(own.w_fps + top, 0.0) / a, lookahead_s), p.time_step_s)
@@ -591,7 +631,10 @@ class _Rows:
     paths: list[list[slice]]
 
 
-def _stack_rows(dims: list[_Dimension], lookahead_s: float, dt: float) -> _Rows:
+def _stack_rows(
+    dims: list[_Dimension], lookahead_s: float, dt: float, hold: Trajectory | None = None
+) -> _Rows:
+    """All rows; ``hold`` (a state at time 0 flown straight for the look-ahead) goes last."""
     parts: list[Trajectory] = []
     durations: list[FloatArray] = []
     margins_m: list[FloatArray] = []
@@ -617,6 +660,11 @@ def _stack_rows(dims: list[_Dimension], lookahead_s: float, dt: float) -> _Rows:
             own_paths.append(slice(start, start + q))
             start += q
         paths.append(own_paths)
+    if hold is not None:
+        parts.append(hold)
+        durations.append(np.full(1, lookahead_s))
+        margins_m.append(np.zeros(1))
+        margins_ft.append(np.zeros(1))
     return _Rows(
         states=_concat(parts),
         duration_s=np.concatenate(durations),
@@ -643,6 +691,59 @@ def _dimension_conflicts(
         during = cum[np.clip(last, 0, cum.shape[0] - 1)] & (last >= 0)[:, None]
         out[pick] |= during
     return out
+
+
+@dataclass(frozen=True)
+class _ValueIndex:
+    """Where every value of every dimension (concatenated, ``K`` in all) finds its rows: the
+    row of its final state, its manoeuvre path (-1: none; rows ``path_start[p]`` ...
+    ``+ path_len[p]``) and the time it is reached; ``offsets[d]`` starts dimension ``d``."""
+
+    final_row: IntArray
+    path_of: IntArray
+    path_start: IntArray
+    path_len: IntArray
+    t_m: FloatArray
+    offsets: list[int]
+
+
+def _value_index(dims: list[_Dimension], rows: _Rows) -> _ValueIndex:
+    final_row: list[IntArray] = []
+    path_of: list[IntArray] = []
+    starts: list[int] = []
+    lengths: list[int] = []
+    offsets = [0]
+    for dim, final, paths in zip(dims, rows.final, rows.paths, strict=True):
+        final_row.append(np.arange(final.start, final.stop, dtype=np.int64))
+        base = len(starts)
+        path_of.append(np.where(dim.path >= 0, dim.path + base, -1).astype(np.int64))
+        for sl in paths:
+            starts.append(sl.start)
+            lengths.append(sl.stop - sl.start)
+        offsets.append(offsets[-1] + dim.values.shape[0])
+    return _ValueIndex(
+        final_row=np.concatenate(final_row),
+        path_of=np.concatenate(path_of),
+        path_start=np.asarray(starts, dtype=np.int64),
+        path_len=np.asarray(lengths, dtype=np.int64),
+        t_m=np.ascontiguousarray(np.concatenate([d.final.t_s for d in dims]), dtype=np.float64),
+        offsets=offsets,
+    )
+
+
+def _all_conflicts(index: _ValueIndex, hit: BoolArray, lookahead_s: float, dt: float) -> BoolArray:
+    """``(K, L)`` conflicts of every value (compiled :func:`_dimension_conflicts`)."""
+    result: BoolArray = dimension_conflicts_kernel(
+        np.ascontiguousarray(hit),
+        index.final_row,
+        index.path_of,
+        index.path_start,
+        index.path_len,
+        index.t_m,
+        float(lookahead_s),
+        float(dt),
+    )
+    return result
 
 
 def _regions(hit: BoolArray, traffic: Traffic) -> IntArray:
@@ -692,13 +793,6 @@ def _recovery_traffic(traffic: Traffic, profile: Profile) -> Traffic:
     )
 
 
-def _hold_region(own: Ownship, traffic: Traffic, lookahead_s: float, strict: bool) -> int:
-    t0 = np.zeros(1)
-    hold = _straight(own, t0, np.full(1, own.ux), np.full(1, own.uy))
-    hit = linear_conflicts(traffic, hold, np.full(1, lookahead_s), strict).any(axis=1).astype(bool)
-    return int(_regions(hit, traffic)[0])
-
-
 def _resolve(
     name: str, values: FloatArray, ok: BoolArray, current: float, current_ok: bool
 ) -> tuple[dict[str, float], str]:
@@ -724,45 +818,69 @@ def _resolve(
 
 
 def compute_bands(profile: Profile, states: States, own: int, intruders: IntArray) -> Bands:
-    """Bands of aircraft ``own`` against ``intruders`` (row indices into ``states``)."""
+    """Bands of aircraft ``own`` against ``intruders`` (row indices into ``states``).
+
+    All rows (every value's final state, every manoeuvre path sample, and holding) go through
+    one compiled loss test ORed over the intruders, and one compiled pass over the paths
+    (:func:`compute_bands_numpy` is the same computation through the numpy oracles)."""
+    return _compute_bands(profile, states, own, intruders, compiled=True)
+
+
+def compute_bands_numpy(profile: Profile, states: States, own: int, intruders: IntArray) -> Bands:
+    """:func:`compute_bands` through :func:`linear_conflicts_numpy` and
+    :func:`_dimension_conflicts` (the oracle of the compiled path)."""
+    return _compute_bands(profile, states, own, intruders, compiled=False)
+
+
+def _compute_bands(
+    profile: Profile, states: States, own: int, intruders: IntArray, *, compiled: bool
+) -> Bands:
     p = profile.bands
     ownship, traffic = traffic_from(profile, states, own, intruders)
     strict = all(lv.volume.strict for a in profile.alerters for lv in a.levels)
     builders = (_track_dimension, _gs_dimension, _vs_dimension, _alt_dimension)
     dims = [b(ownship, p, profile.lookahead_s) for b in builders]
     corrective = _corrective_region(profile)
-    hold = _hold_region(ownship, traffic, profile.lookahead_s, strict)
     currents = (ownship.track_deg, ownship.gs_kt, ownship.vs_fpm, ownship.z_ft)
     dt = p.time_step_s
-    rows = _stack_rows(dims, profile.lookahead_s, dt)
-    hit = (
-        linear_conflicts(
-            traffic, rows.states, rows.duration_s, strict, rows.margin_m, rows.margin_ft
+    look = profile.lookahead_s
+    # the last row: holding the current state (time 0, straight for the look-ahead)
+    t0 = np.zeros(1)
+    hold_state = _straight(ownship, t0, np.full(1, ownship.ux), np.full(1, ownship.uy))
+    rows = _stack_rows(dims, look, dt, hold_state)
+    states_all, duration = rows.states, rows.duration_s
+    margin_m, margin_ft = rows.margin_m, rows.margin_ft
+    index = _value_index(dims, rows)
+
+    def lost(tr: Traffic) -> BoolArray:
+        if compiled:
+            return linear_conflicts_any(tr, states_all, duration, strict, margin_m, margin_ft)
+        full = linear_conflicts_numpy(tr, states_all, duration, strict, margin_m, margin_ft)
+        result: BoolArray = np.asarray(full.any(axis=1), dtype=bool)
+        return result
+
+    def per_value(hit: BoolArray) -> BoolArray:
+        if compiled:
+            return _all_conflicts(index, hit, look, dt)
+        return np.concatenate(
+            [
+                _dimension_conflicts(dim, hit, f, ps, look, dt)
+                for dim, f, ps in zip(dims, rows.final, rows.paths, strict=True)
+            ]
         )
-        .any(axis=1)
-        .astype(bool)
-    )
-    all_regions = [
-        _regions(_dimension_conflicts(dim, hit, f, ps, profile.lookahead_s, dt), traffic)
-        for dim, f, ps in zip(dims, rows.final, rows.paths, strict=True)
-    ]
+
+    hit = lost(traffic)
+    hold = int(_regions(hit[-1:], traffic)[0])
+    regions_all = _regions(per_value(hit), traffic)
+    cut = index.offsets
+    all_regions = [regions_all[cut[k] : cut[k + 1]] for k in range(len(dims))]
     stuck = [r.shape[0] > 0 and not np.any(r < corrective) for r in all_regions]
     freed: list[BoolArray | None] = [None] * len(dims)
     if any(stuck):
-        shrunk = _recovery_traffic(traffic, profile)
-        blocked = (
-            linear_conflicts(
-                shrunk, rows.states, rows.duration_s, strict, rows.margin_m, rows.margin_ft
-            )
-            .any(axis=1)
-            .astype(bool)
-        )
-        for k, dim in enumerate(dims):
+        steps = per_value(lost(_recovery_traffic(traffic, profile)))
+        for k in range(len(dims)):
             if stuck[k]:
-                steps = _dimension_conflicts(
-                    dim, blocked, rows.final[k], rows.paths[k], profile.lookahead_s, dt
-                )
-                freed[k] = ~steps  # (K, steps)
+                freed[k] = ~steps[cut[k] : cut[k + 1]]  # (K, steps)
     out: list[DimensionBands] = []
     for k, (name, dim, current) in enumerate(zip(DIMENSIONS, dims, currents, strict=True)):
         regions = all_regions[k]

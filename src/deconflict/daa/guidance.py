@@ -17,17 +17,28 @@ module proposes one manoeuvre for each, chosen together:
    the pair's volumes in both directions (A's alerter for B -> A, B's for A -> B), widened by a
    margin covering the curvature inside a step. Pairs free of every level are preferred; else
    pairs free of the corrective and warning levels.
-4. **Choice**: the lowest total cost (turn / 30 deg, speed / 50 kt, vertical speed / 1500
-   fpm, altitude / 1000 ft; hold costs 0), so one aircraft holds whenever that suffices.
+4. **Preference** (optional, per aircraft): a :data:`Keep` predicate over the sampled positions
+   of each candidate path (latitude, longitude, altitude every :data:`KEEP_SAMPLE_S` over the
+   look-ahead) says whether the path keeps to what the aircraft agreed: its side of the agreed
+   lines, its declared active volumes (built by ``deconflict.live.daa.keep_to``). Pairs where
+   both manoeuvres keep to it are preferred.
+5. **Choice**: the lowest total cost (turn / 30 deg, speed / 50 kt, vertical speed / 1500
+   fpm, altitude / 1000 ft; hold costs 0), so one aircraft holds whenever that suffices, in
+   this order: clear of every level and preference met; clear of the corrective and warning
+   levels and preference met; clear of every level; clear of the corrective levels. A
+   preference is never bought with a corrective alert: when it cannot be met the conflict-free
+   choice is returned with ``preference_met`` False for the aircraft whose manoeuvre breaks it.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
+import numpy.typing as npt
 
 from deconflict.daa.alerting import States
 from deconflict.daa.bands import (
@@ -44,6 +55,22 @@ from deconflict.daa.bands import (
 from deconflict.daa.profiles import Profile
 from deconflict.daa.wcv import loss_interval
 from deconflict.units import FloatArray
+
+BoolArray = npt.NDArray[np.bool_]
+
+Keep = Callable[[FloatArray, FloatArray, FloatArray], BoolArray]
+"""A preference of one aircraft: given the sampled positions of ``K`` candidate paths as
+``(K, T)`` arrays of latitude (deg), longitude (deg) and altitude (ft), ``(K,)`` booleans: the
+path keeps to the aircraft's agreed side of every line and stays in its active volumes."""
+
+KEEP_SAMPLE_S: Final = 5.0
+"""Sampling interval of the positions a :data:`Keep` predicate is given, seconds."""
+
+BROKEN_PENALTY: Final = 1000.0
+"""Cost added per broken preference in the fallback tiers (far above any manoeuvre's cost)."""
+
+EARTH_RADIUS_M: Final = 6_371_008.8
+"""Mean Earth radius, metres (local plane -> latitude / longitude of sampled positions)."""
 
 STEPS: Final = {
     "track_deg": (10.0, 20.0, 30.0, 45.0, 60.0, 90.0),
@@ -101,7 +128,8 @@ class CoordinatedGuidance:
 
     ``clear_of`` is ``"all"`` (no level's volume is lost when both fly their manoeuvre) or
     ``"corrective"`` (no corrective or warning volume is lost); ``needed`` is False when both
-    holding is already clear of every level.
+    holding is already clear of every level. ``preference_a`` / ``preference_b``: whether each
+    manoeuvre keeps to that aircraft's :data:`Keep` preference (True when none was given).
     """
 
     a: int
@@ -110,6 +138,13 @@ class CoordinatedGuidance:
     for_b: Manoeuvre
     clear_of: str
     needed: bool
+    preference_a: bool = True
+    preference_b: bool = True
+
+    @property
+    def preference_met(self) -> bool:
+        """Both manoeuvres keep to their aircraft's preference."""
+        return self.preference_a and self.preference_b
 
 
 class NoCoordinatedGuidance(Exception):
@@ -198,14 +233,87 @@ def _towards(
     return False
 
 
-def coordinate(profile: Profile, states: States, a: int, b: int) -> CoordinatedGuidance:
+def _lat_lon(
+    lat0_deg: float, lon0_deg: float, east_m: FloatArray, north_m: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Latitude / longitude (deg) of points east / north (m) of a reference point: the local
+    plane of the guidance (a spherical approximation, < 0.2 % over the look-ahead's reach)."""
+    lat = lat0_deg + np.degrees(north_m / EARTH_RADIUS_M)
+    coslat = max(math.cos(math.radians(lat0_deg)), 1e-6)
+    lon = lon0_deg + np.degrees(east_m / (EARTH_RADIUS_M * coslat))
+    return lat, (lon + 180.0) % 360.0 - 180.0
+
+
+def _kept(
+    keep: Keep | None,
+    lat0_deg: float,
+    lon0_deg: float,
+    trajs: list[Trajectory],
+    offset_m: tuple[float, float],
+    every: int,
+) -> BoolArray:
+    """Whether each candidate path keeps to ``keep`` (all True when there is no preference)."""
+    if keep is None or not trajs:
+        return np.ones(len(trajs), dtype=bool)
+    px = _stack(trajs, "px")[:, ::every] + offset_m[0]
+    py = _stack(trajs, "py")[:, ::every] + offset_m[1]
+    z = _stack(trajs, "z_ft")[:, ::every]
+    lat, lon = _lat_lon(lat0_deg, lon0_deg, px, py)
+    return np.asarray(keep(lat, lon, z), dtype=bool).reshape(len(trajs))
+
+
+def choose(
+    cost: FloatArray,
+    allowed: BoolArray,
+    all_clear: BoolArray,
+    corrective_clear: BoolArray,
+    kept_a: BoolArray,
+    kept_b: BoolArray,
+) -> tuple[int, int, str, bool] | None:
+    """The chosen candidate pair ``(i_a, i_b, clear_of, preference_met)`` or None.
+
+    Order: clear of every level with the preference met, clear of the corrective levels with
+    it, then the same without the preference, where pairs breaking fewer of the two
+    preferences come first; within a tier the lowest ``cost`` (first on ties). ``cost``,
+    ``allowed`` and the clear masks are ``(K_a, K_b)``; ``kept_*`` ``(K_*,)``.
+    """
+    kept = kept_a[:, None] & kept_b[None, :]
+    broken = (~kept_a).astype(np.float64)[:, None] + (~kept_b).astype(np.float64)[None, :]
+    tiers = (
+        (all_clear & kept, "all", True),
+        (corrective_clear & kept, "corrective", True),
+        (all_clear, "all", False),
+        (corrective_clear, "corrective", False),
+    )
+    for clear, label, met in tiers:
+        ok = clear & allowed
+        if ok.any():
+            weight = cost if met else cost + BROKEN_PENALTY * broken
+            masked = np.where(ok, weight, np.inf)
+            ia, ib = np.unravel_index(int(masked.argmin()), masked.shape)
+            return int(ia), int(ib), label, met
+    return None
+
+
+def coordinate(
+    profile: Profile,
+    states: States,
+    a: int,
+    b: int,
+    *,
+    keep_a: Keep | None = None,
+    keep_b: Keep | None = None,
+) -> CoordinatedGuidance:
     """Compatible manoeuvres for aircraft rows ``a`` and ``b`` of ``states``.
 
+    ``keep_a`` / ``keep_b`` are optional preferences (agreed lines, active volumes) of each
+    aircraft: met where possible, never at the price of a corrective alert.
     Raises :class:`NoCoordinatedGuidance` when no candidate pair is clear of the corrective
     volumes together.
     """
     n = len(states)
-    others_a = np.asarray([k for k in range(n) if k not in (a, b)], dtype=np.int64)
+    everyone = np.arange(n, dtype=np.int64)
+    others_a = everyone[(everyone != a) & (everyone != b)]
     corrective = min(int(al.corrective.region) for al in profile.alerters)
     bands_a = compute_bands(profile, states, a, _near(profile, states, a, others_a))
     bands_b = compute_bands(profile, states, b, _near(profile, states, b, others_a))
@@ -305,17 +413,24 @@ def coordinate(profile: Profile, states: States, a: int, b: int) -> CoordinatedG
             for ma in moves_a
         ]
     )
+    every = max(1, round(KEEP_SAMPLE_S / SAMPLE_S))
+    lat_a, lon_a = float(states.lat_deg[a]), float(states.lon_deg[a])
+    kept_a = _kept(keep_a, lat_a, lon_a, ta, (0.0, 0.0), every)
+    kept_b = _kept(keep_b, lat_a, lon_a, tb, (float(traffic.sx[0]), float(traffic.sy[0])), every)
     hold_a = [k for k, m in enumerate(moves_a) if m.dimension == "hold"]
     hold_b = [k for k, m in enumerate(moves_b) if m.dimension == "hold"]
     if hold_a and hold_b and all_clear[hold_a[0], hold_b[0]]:
-        return CoordinatedGuidance(a, b, moves_a[hold_a[0]], moves_b[hold_b[0]], "all", False)
-    for clear, label in ((all_clear, "all"), (corrective_clear, "corrective")):
-        ok = clear & allowed
-        if ok.any():
-            masked = np.where(ok, cost, np.inf)
-            ia, ib = np.unravel_index(int(masked.argmin()), masked.shape)
-            return CoordinatedGuidance(a, b, moves_a[int(ia)], moves_b[int(ib)], label, True)
-    raise NoCoordinatedGuidance("no compatible pair of manoeuvres clears the encounter")
+        ha, hb = hold_a[0], hold_b[0]
+        return CoordinatedGuidance(
+            a, b, moves_a[ha], moves_b[hb], "all", False, bool(kept_a[ha]), bool(kept_b[hb])
+        )
+    chosen = choose(cost, allowed, all_clear, corrective_clear, kept_a, kept_b)
+    if chosen is None:
+        raise NoCoordinatedGuidance("no compatible pair of manoeuvres clears the encounter")
+    ia, ib, label, _ = chosen
+    return CoordinatedGuidance(
+        a, b, moves_a[ia], moves_b[ib], label, True, bool(kept_a[ia]), bool(kept_b[ib])
+    )
 
 
 def _near(profile: Profile, states: States, own: int, candidates: IntArray) -> IntArray:

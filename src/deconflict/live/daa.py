@@ -12,28 +12,41 @@ conflict :class:`~deconflict.live.alerts.Observation` s carrying
   cached for ``guidance_ttl_s``. The need-to-know view shows each party only its own aircraft's
   entry plus the flag that the other side received a compatible one.
 
-``cylinder`` keeps the tactical detector's pairs (:func:`cylinder_observations` only adds the
-level and the guidance); ``do365b`` replaces them by DO-365B levels (:meth:`LiveDaa.observe`).
+``cylinder`` keeps the tactical detector's pairs (:meth:`LiveDaa.annotate` only adds the level
+and the guidance); ``do365b`` replaces them by DO-365B levels (:meth:`LiveDaa.observe`).
+
+**Profile per agreement** (:meth:`LiveDaa.set_context`): two aircraft whose parties share an
+agreement are graded with that agreement's profile; when they share several with different
+profiles, the most protective applies (:data:`PROFILE_PRECEDENCE`: the largest volume first);
+pairs with no shared agreement (and same-party pairs) use the engine's profile
+(``LiveConfig.profile``, default ``cylinder``).
+
+**Preferences** (:func:`keep_to`): guidance prefers manoeuvres that keep each aircraft on its
+party's side of the agreed lines and inside its party's active volumes it is in now.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Final
 
 import numpy as np
 
 from deconflict.daa import AlertMemory, Profile, States, get_profile, step_alerts
 from deconflict.daa.guidance import (
     CoordinatedGuidance,
+    Keep,
     Manoeuvre,
     NoCoordinatedGuidance,
     coordinate,
 )
 from deconflict.live.alerts import Observation, Subject
-from deconflict.live.tracks import TrackStates
-from deconflict.units import M_PER_NM
+from deconflict.live.conformance import PartyVolume
+from deconflict.live.tracks import BoolArray, TrackStates
+from deconflict.strategic.lines import AgreedLine
+from deconflict.units import M_PER_NM, FloatArray
 
 
 def states_of(tracks: TrackStates) -> States:
@@ -48,48 +61,171 @@ def states_of(tracks: TrackStates) -> States:
     )
 
 
-def manoeuvre_view(m: Manoeuvre) -> dict[str, Any]:
-    """The wire form of one aircraft's manoeuvre (``GuidanceView``)."""
+def manoeuvre_view(m: Manoeuvre, preference_met: bool = True) -> dict[str, Any]:
+    """The wire form of one aircraft's manoeuvre (``GuidanceView``); ``preference_met``: it
+    keeps the aircraft on its side of the agreed lines and in its active volumes."""
     return {
         "dimension": m.dimension,
         "side": m.side,
         "value": round(float(m.value), 1),
         "current": round(float(m.current), 1),
         "text": m.describe(),
+        "preference_met": bool(preference_met),
     }
+
+
+PROFILE_PRECEDENCE: Final = ("cylinder", "do365b", "airprox")
+"""Profiles from the most protective (largest well-clear volume: 5 NM / 1000 ft) to the least
+(0.5 NM / 300 ft); the first one present wins when two parties share several agreements."""
+
+
+def governing_profile(names: Iterable[str], default: str) -> str:
+    """The most protective of ``names`` (:data:`PROFILE_PRECEDENCE`), ``default`` if empty."""
+    present = set(names)
+    for name in PROFILE_PRECEDENCE:
+        if name in present:
+            return name
+    return default
+
+
+def pair_profiles(
+    agreements: Iterable[tuple[Collection[str], str]],
+) -> dict[frozenset[str], str]:
+    """``{frozenset({party a, party b}): profile}`` from ``(members, profile)`` per agreement."""
+    found: dict[frozenset[str], list[str]] = {}
+    for members, name in agreements:
+        get_profile(name)  # unknown names are rejected here, not in a cycle
+        ordered = sorted(set(members))
+        for x, pa in enumerate(ordered):
+            for pb in ordered[x + 1 :]:
+                found.setdefault(frozenset((pa, pb)), []).append(name)
+    return {pair: governing_profile(names, names[0]) for pair, names in found.items()}
+
+
+def keep_to(
+    party: str,
+    lat_deg: float,
+    lon_deg: float,
+    alt_ft: float,
+    lines: Sequence[AgreedLine],
+    volumes: Sequence[PartyVolume],
+    now: datetime,
+) -> Keep | None:
+    """The preference of an aircraft of ``party`` now at (``lat_deg``, ``lon_deg``, ``alt_ft``).
+
+    A candidate path (positions sampled by :func:`deconflict.daa.guidance.coordinate`) keeps to
+    it when it does not cross to the far side of an agreed line on which ``party`` has a side
+    and is on that side now, and, if the aircraft is inside one of ``party``'s volumes active at
+    ``now`` (tolerant shape, as conformance checks it), stays inside their union. None when
+    nothing applies.
+    """
+    here_lat, here_lon = np.array([lat_deg]), np.array([lon_deg])
+    own_lines: list[tuple[AgreedLine, float]] = []
+    for line in lines:
+        side = line.sides.get(party)
+        if side is None:
+            continue
+        want = 1.0 if side == "left" else -1.0
+        x, y = line.project_nm(here_lat, here_lon)
+        now_side, _ = line.side_of(np.atleast_1d(x), np.atleast_1d(y))
+        if float(now_side[0]) == want:  # across already or beyond its ends: nothing to keep
+            own_lines.append((line, want))
+    active = [
+        v.tolerant
+        for v in volumes
+        if v.party == party and v.tolerant.active_from <= now < v.tolerant.active_until
+    ]
+    here_alt = np.array([alt_ft])
+    inside = [v for v in active if bool(v.contains(here_lat, here_lon, here_alt, now)[0])]
+    if not own_lines and not inside:
+        return None
+
+    def keep(lat: FloatArray, lon: FloatArray, alt: FloatArray) -> BoolArray:
+        shape = lat.shape
+        flat_lat, flat_lon, flat_alt = lat.ravel(), lon.ravel(), alt.ravel()
+        ok = np.ones(flat_lat.shape[0], dtype=bool)
+        for line, want in own_lines:
+            x, y = line.project_nm(flat_lat, flat_lon)
+            side, _ = line.side_of(np.asarray(x), np.asarray(y))
+            ok &= side != -want
+        if inside:
+            within = np.zeros(flat_lat.shape[0], dtype=bool)
+            for volume in inside:
+                within |= np.asarray(volume.contains(flat_lat, flat_lon, flat_alt, now), bool)
+            ok &= within
+        result: BoolArray = np.asarray(ok.reshape(shape).all(axis=1), dtype=bool)
+        return result
+
+    return keep
 
 
 @dataclass
 class LiveDaa:
-    """Live DAA state of one engine: hysteresis memory and guidance cache."""
+    """Live DAA state of one engine: hysteresis memories, guidance cache, the agreements'
+    profiles and the agreed lines and volumes guidance prefers to keep to."""
 
     profile: Profile
+    """The engine's profile: pairs with no shared agreement."""
     guidance_per_cycle: int = 1
     guidance_ttl_s: float = 30.0
-    memory: AlertMemory = field(default_factory=AlertMemory)
+    memories: dict[str, AlertMemory] = field(default_factory=dict)
     _guidance: dict[tuple[str, ...], tuple[float, int, dict[str, dict[str, Any]]]] = field(
         default_factory=dict
     )
+    _pairs: dict[frozenset[str], str] = field(default_factory=dict)
+    _lines: Sequence[AgreedLine] = ()
+    _volumes: Sequence[PartyVolume] = ()
 
     @classmethod
     def named(cls, name: str, **kwargs: Any) -> LiveDaa:
         """State for the profile called ``name`` (``cylinder``, ``airprox``, ``do365b``)."""
         return cls(get_profile(name), **kwargs)
 
+    @property
+    def memory(self) -> AlertMemory:
+        """The hysteresis memory of the engine's profile."""
+        return self.memories.get(self.profile.name, AlertMemory())
+
+    def set_context(
+        self,
+        agreements: Iterable[tuple[Collection[str], str]],
+        volumes: Sequence[PartyVolume] = (),
+        lines: Sequence[AgreedLine] = (),
+    ) -> None:
+        """Take the agreements' profiles (``(member party ids, profile)`` each), and the volumes
+        and agreed lines guidance prefers to keep to (the broker calls this every cycle)."""
+        self._pairs = pair_profiles(agreements)
+        self._volumes, self._lines = volumes, lines
+
+    def pair_profile(self, party_a: str, party_b: str) -> str:
+        """Profile name for a pair of aircraft of ``party_a`` and ``party_b``."""
+        if party_a == party_b:
+            return self.profile.name
+        return self._pairs.get(frozenset((party_a, party_b)), self.profile.name)
+
+    def profile_for(self, party: str, others: Iterable[str]) -> Profile:
+        """The profile of ``party``'s bands against aircraft of ``others``: the most protective
+        of the pairs' profiles (the engine's when there are none)."""
+        names = {self.pair_profile(party, o) for o in others}
+        return get_profile(governing_profile(names, self.profile.name))
+
+    def _profiles_in_use(self, parties: Collection[str]) -> set[str]:
+        present = set(parties)
+        return {name for pair, name in self._pairs.items() if pair <= present}
+
     # ---------------------------------------------------------------------- guidance
     def _guide(
-        self,
-        observations: list[Observation],
-        rows: Mapping[str, int],
-        states: States,
-        now_s: float,
+        self, observations: list[Observation], tracks: TrackStates, now_s: float
     ) -> list[Observation]:
         """Attach cached or fresh guidance to observations at the corrective level or above."""
-        corrective = min(2, self.profile.max_level)
+        rows = {str(name): n for n, name in enumerate(tracks.ids)}
+        states: States | None = None
         budget = self.guidance_per_cycle
         out: list[Observation] = []
         live_keys = set()
         for obs in observations:
+            profile = get_profile(obs.profile) if obs.profile else self.profile
+            corrective = min(2, profile.max_level)
             level = int(obs.metrics.get("level", 0))
             live_keys.add(obs.key)
             cached = self._guidance.get(obs.key)
@@ -97,8 +233,9 @@ class LiveDaa:
             stale = not fresh or (cached is not None and cached[1] < level)
             if level >= corrective and stale and budget > 0:
                 budget -= 1
+                states = states_of(tracks) if states is None else states
                 a, b = (s.ref for s in obs.subjects[:2])
-                views = self._coordinate(states, rows[a], rows[b], a, b)
+                views = self._coordinate(profile, tracks, states, rows[a], rows[b], now_s)
                 self._guidance[obs.key] = (now_s, level, views)
                 cached = self._guidance[obs.key]
             if cached is not None and level >= corrective:
@@ -109,28 +246,51 @@ class LiveDaa:
             del self._guidance[key]
         return out
 
+    def _keep(self, tracks: TrackStates, row: int, now_s: float) -> Keep | None:
+        if not self._lines and not self._volumes:
+            return None
+        return keep_to(
+            str(tracks.party[row]),
+            float(tracks.lat_deg[row]),
+            float(tracks.lon_deg[row]),
+            float(tracks.alt_ft[row]),
+            self._lines,
+            self._volumes,
+            datetime.fromtimestamp(now_s, UTC),
+        )
+
     def _coordinate(
-        self, states: States, a: int, b: int, id_a: str, id_b: str
+        self, profile: Profile, tracks: TrackStates, states: States, a: int, b: int, now_s: float
     ) -> dict[str, dict[str, Any]]:
         try:
-            g: CoordinatedGuidance = coordinate(self.profile, states, a, b)
+            g: CoordinatedGuidance = coordinate(
+                profile,
+                states,
+                a,
+                b,
+                keep_a=self._keep(tracks, a, now_s),
+                keep_b=self._keep(tracks, b, now_s),
+            )
         except NoCoordinatedGuidance:
             return {}
-        return {id_a: manoeuvre_view(g.for_a), id_b: manoeuvre_view(g.for_b)}
+        return {
+            str(tracks.ids[a]): manoeuvre_view(g.for_a, g.preference_a),
+            str(tracks.ids[b]): manoeuvre_view(g.for_b, g.preference_b),
+        }
 
     # ---------------------------------------------------------------------- observations
-    def observe(
+    def _graded(
         self,
+        profile: Profile,
         tracks: TrackStates,
+        states: States,
         now_s: float,
-        *,
-        same_party_opt_in: Collection[str] = (),
+        same_party_opt_in: Collection[str],
     ) -> list[Observation]:
-        """DO-365B (or any profile) conflict observations of one cycle, with guidance."""
+        """Observations of the pairs graded with ``profile`` (its hysteresis memory)."""
         ids = [str(x) for x in tracks.ids]
-        states = states_of(tracks)
-        step = step_alerts(self.profile, states, ids, now_s, self.memory)
-        self.memory = step.memory
+        step = step_alerts(profile, states, ids, now_s, self.memories.get(profile.name))
+        self.memories[profile.name] = step.memory
         a = step.alerts
         level = np.maximum(step.level, a.level_instant)
         best: dict[tuple[int, int], int] = {}
@@ -144,6 +304,8 @@ class LiveDaa:
             if not party_i or not party_j:
                 continue
             if party_i == party_j and party_i not in same_party_opt_in:
+                continue
+            if self.pair_profile(party_i, party_j) != profile.name:
                 continue
             id_i, id_j = ids[i], ids[j]
             if id_j < id_i:
@@ -164,7 +326,7 @@ class LiveDaa:
                     t_in_s=float(t_in) if np.isfinite(t_in) else 0.0,
                     metrics={
                         "level": float(lv),
-                        "warning_level": float(self.profile.max_level),
+                        "warning_level": float(profile.max_level),
                         "t_out_s": float(t_out),
                         "t_cpa_s": float(a.tcpa_s[k]),
                         "hmd_nm": float(a.hmd_nm[k]),
@@ -172,33 +334,68 @@ class LiveDaa:
                         "range_nm": float(_range_nm(states, i, j)),
                         "vertical_ft": abs(dz),
                     },
-                    profile=self.profile.name,
+                    profile=profile.name,
                 )
             )
-        rows = {name: n for n, name in enumerate(ids)}
-        return self._guide(observations, rows, states, now_s)
+        return observations
+
+    def _agreement_observations(
+        self, tracks: TrackStates, states: States, now_s: float, skip: str
+    ) -> list[Observation]:
+        """Observations of the agreements' profiles other than ``skip``."""
+        out: list[Observation] = []
+        in_use = self._profiles_in_use({str(p) for p in tracks.party})
+        for name in sorted(in_use - {skip}):
+            out += self._graded(get_profile(name), tracks, states, now_s, ())
+        for name in [m for m in self.memories if m not in in_use and m != skip]:
+            del self.memories[name]
+        return out
+
+    def observe(
+        self,
+        tracks: TrackStates,
+        now_s: float,
+        *,
+        same_party_opt_in: Collection[str] = (),
+    ) -> list[Observation]:
+        """Graded conflict observations of one cycle (the engine's profile for pairs with no
+        shared agreement, each agreement's for its members), with guidance."""
+        states = states_of(tracks)
+        observations = self._graded(self.profile, tracks, states, now_s, same_party_opt_in)
+        observations += self._agreement_observations(tracks, states, now_s, self.profile.name)
+        return self._guide(observations, tracks, now_s)
 
     def annotate(
         self, observations: list[Observation], tracks: TrackStates, now_s: float
     ) -> list[Observation]:
-        """Cylinder / airprox: the detector's conflicts get level 1 and guidance."""
-        if not observations:
+        """Cylinder / airprox engine profile: the detector's conflicts of pairs under the
+        engine's profile get level 1; pairs under another agreement profile are graded by it;
+        all get guidance."""
+        extra: list[Observation] = []
+        if self._pairs:
+            extra = self._agreement_observations(
+                tracks, states_of(tracks), now_s, self.profile.name
+            )
+        if not observations and not extra:
             self._guidance.clear()
             return observations
-        tagged = [
-            replace(
-                obs,
-                metrics={**obs.metrics, "level": 1.0, "warning_level": 1.0}
-                if obs.kind == "conflict"
-                else obs.metrics,
-                profile=self.profile.name if obs.kind == "conflict" else obs.profile,
+        conflicts: list[Observation] = []
+        others: list[Observation] = []
+        for obs in observations:
+            if obs.kind != "conflict":
+                others.append(obs)
+                continue
+            pa, pb = (s.party for s in obs.subjects[:2])
+            if self.pair_profile(pa, pb) != self.profile.name:
+                continue  # graded by its agreement's profile (extra)
+            conflicts.append(
+                replace(
+                    obs,
+                    metrics={**obs.metrics, "level": 1.0, "warning_level": 1.0},
+                    profile=self.profile.name,
+                )
             )
-            for obs in observations
-        ]
-        conflicts = [o for o in tagged if o.kind == "conflict"]
-        others = [o for o in tagged if o.kind != "conflict"]
-        rows = {str(name): n for n, name in enumerate(tracks.ids)}
-        guided = self._guide(conflicts, rows, states_of(tracks), now_s)
+        guided = self._guide(conflicts + extra, tracks, now_s)
         return guided + others
 
 

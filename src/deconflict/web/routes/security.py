@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
@@ -99,6 +99,9 @@ class AgreementSettings(BaseModel):
     limits: dict[str, float] | None = None
     disclosure: dict[str, float] | None = None
     priorities: dict[str, dict[str, int]] | None = None
+    profile: Literal["cylinder", "airprox", "do365b"] | None = None
+    """DAA alerting profile of the live picture between the members (docs/alerting.md);
+    ``PUT`` without it keeps the current one."""
 
 
 @router.get(
@@ -138,7 +141,10 @@ def get_settings(agreement_id: str, principal: PrincipalDep, session: SessionDep
         agr.get_agreement(session, agreement_id)
     else:
         agr.get_agreement(session, agreement_id, party_id=principal.party_id)
-    return limits.settings_of(session, agreement_id)
+    return {
+        **limits.settings_of(session, agreement_id),
+        "profile": agr.profile_of(session, agreement_id),
+    }
 
 
 @router.put(
@@ -152,6 +158,9 @@ def put_settings(
     """Replace the agreement's settings (errors name ``limits.<name>`` ...)."""
     agr.get_agreement(session, agreement_id)
     values = limits.validate_settings(
-        body.model_dump(exclude_none=True), [c.value for c in ActivityCategory]
+        body.model_dump(exclude_none=True, exclude={"profile"}), [c.value for c in ActivityCategory]
     )
-    return limits.put_settings_of(session, agreement_id, values, now=datetime.now(UTC))
+    if body.profile is not None:
+        agr.set_profile(session, agreement_id, body.profile)
+    out = limits.put_settings_of(session, agreement_id, values, now=datetime.now(UTC))
+    return {**out, "profile": agr.profile_of(session, agreement_id)}
