@@ -24,6 +24,7 @@ ASSETS: tuple[tuple[str, str, Path], ...] = (
     ("leaflet", "dist/leaflet.js", STATIC_VENDOR),
     ("leaflet", "dist/leaflet.css", STATIC_VENDOR),
     ("topojson-client", "dist/topojson-client.min.js", STATIC_VENDOR),
+    ("h3-js", "dist/h3-js.umd.js", STATIC_VENDOR),
     ("world-atlas", "countries-50m.json", STATIC_VENDOR),
     ("world-atlas", "countries-110m.json", STATIC_VENDOR),
     ("swagger-ui-dist", "swagger-ui-bundle.js", DOCS_ASSETS),
@@ -34,6 +35,7 @@ ASSETS: tuple[tuple[str, str, Path], ...] = (
 LICENSES: dict[str, str] = {
     "leaflet": "LICENSE",
     "topojson-client": "LICENSE",
+    "h3-js": "LICENSE",
     "world-atlas": "LICENSE",
     "swagger-ui-dist": "LICENSE",
 }

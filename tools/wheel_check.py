@@ -45,6 +45,8 @@ WHEEL_FILES = (
     "deconflict/web/static/vendor/leaflet.js",
     "deconflict/web/static/vendor/leaflet.css",
     "deconflict/web/static/vendor/topojson-client.min.js",
+    "deconflict/web/static/vendor/h3-js.umd.js",
+    "deconflict/web/static/vendor/LICENSES/h3-js.txt",
     "deconflict/web/static/vendor/countries-110m.json",
     "deconflict/web/static/vendor/countries-50m.json",
     "deconflict/web/static/vendor/LICENSES/leaflet.txt",

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from dashboard_browser import REPO, open_dashboard, wait_ready
+from dashboard_guidance_checks import check_disclosures_tab, check_guidance_panel
 from dashboard_scenario import BLUE_CALLSIGNS, SHARED_TITLE, BrokerProcess
 from test_dashboard_e2e import TrackFeeder
 
@@ -120,13 +121,17 @@ def test_every_panel_in_russian_is_translated(
     bad: list[str] = []
     page.locator(f"[data-testid=alert][data-alert-id='{alert_id}']").click()
     page.wait_for_selector(".leaflet-tooltip", timeout=10000)
-    bad += scan(page, broker, "map, alerts, timeline")
+    page.wait_for_selector("[data-testid=band-legend]", timeout=60000)  # guidance panel (bands)
+    bad += scan(page, broker, "map, alerts, timeline, guidance")
     page.click("button[data-tab=conflicts]")
     page.wait_for_selector("[data-testid=conflict-item]", timeout=15000)
     bad += scan(page, broker, "conflicts")
     page.click("button[data-tab=ledger]")
     page.wait_for_selector("[data-testid=ledger-verified]", timeout=15000)
     bad += scan(page, broker, "ledger")
+    page.click("[data-testid=tab-disclosures]")
+    page.wait_for_selector("[data-testid=disclosure-row]", timeout=15000)
+    bad += scan(page, broker, "disclosures")
     page.click("button[data-tab=hotline]")
     page.wait_for_selector("[data-testid=hotline-message]", timeout=15000)
     bad += scan(page, broker, "hotline")
@@ -157,6 +162,19 @@ def test_every_panel_in_russian_is_translated(
     page.screenshot(path=str(IMG_DIR / "dashboard-red-ru-1366.png"))
     assert not bad, "\n".join(bad)
     assert not page.errors, page.errors
+
+
+def test_guidance_bands_and_manoeuvre(blue: Any, broker: BrokerProcess, alert_id: str) -> None:
+    """Issue 13 on screen: the selected aircraft's band arcs, scales and proposed manoeuvre."""
+    check_guidance_panel(blue, broker, alert_id)
+
+
+def test_disclosures_tab_lists_what_the_other_side_learned(
+    blue: Any, broker: BrokerProcess
+) -> None:
+    """Issue 11 on screen: the conflicting CAP notice's disclosure and the key issuances."""
+    check_disclosures_tab(blue, broker, "BLUE")
+    blue.click("button[data-tab=hotline]")
 
 
 NUMBERS = {

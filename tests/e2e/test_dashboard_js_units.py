@@ -18,6 +18,7 @@ import base64
 import functools
 import hashlib
 import http.server
+import random
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -240,3 +241,153 @@ def test_alert_view_normalised(js: Any) -> None:
     assert got["other"] == "RED·7" and got["otherParty"] == "RED"
     assert got["severity"] == "warning" and got["ackedByMe"] is True
     assert got["hmd"] == 1.2 and got["tcpa"] == 120.0
+
+
+# ----------------------------------------------------------------- guidance bands (bands.js)
+
+BANDS_JS = """async ([bands, width, keys]) => {
+  const B = await import('/static/js/bands.js');
+  const out = {track: {}, scales: {}, bearingsOk: true};
+  for (const a of B.trackArcs(bands.track_deg.intervals)) {
+    out.track[a.region] = (out.track[a.region] || 0) + (a.to - a.from);
+    const bs = B.arcBearings(a.from, a.to);
+    out.bearingsOk = out.bearingsOk && bs[0] === a.from && Math.abs(bs[bs.length - 1] - a.to) < 1e-9
+      && bs.every((b, i) => i === 0 || (b > bs[i - 1] && b - bs[i - 1] <= 3 + 1e-9));
+  }
+  for (const name of ['gs_kt', 'vs_fpm', 'alt_ft']) {
+    const dim = bands[name];
+    const [lo, hi] = B.scaleWindow(name, dim);
+    const widths = {};
+    for (const s of B.scaleSegments(dim.intervals, lo, hi, width, B.GRID_STEP[name])) {
+      widths[s.region] = (widths[s.region] || 0) + (s.x1 - s.x0);
+    }
+    out.scales[name] = {lo, hi, widths};
+  }
+  out.manoeuvres = keys.map(([d, s]) => B.manoeuvreOf({dimension: d, side: s}));
+  const view = {guidance: [{aircraft: 'VIPER11', dimension: 'track_deg', side: 'right', value: 115},
+    {aircraft: 'VIPER12', dimension: 'hold', side: 'hold', value: 0}]};
+  out.mine = B.guidanceFor(view, 'VIPER11').map((g) => g.aircraft);
+  out.text = B.manoeuvreText(view.guidance[0]);
+  return out;
+}"""
+
+
+#: The band grids of issue 13 (first value, last value, step).
+BAND_GRIDS = {
+    "track_deg": (0.0, 359.0, 1.0),
+    "gs_kt": (10.0, 700.0, 5.0),
+    "vs_fpm": (-6000.0, 6000.0, 100.0),
+    "alt_ft": (100.0, 50000.0, 100.0),
+}
+REGIONS = ("NONE", "FAR", "MID", "NEAR", "RECOVERY")
+
+
+def _random_bands(rng: random.Random) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Bands as the route sends them (runs of equal region over each grid, as
+    ``DimensionBands.intervals``) and, per dimension, every grid value with its region."""
+    wire: dict[str, Any] = {}
+    grid: dict[str, Any] = {}
+    for name, (first, last, step) in BAND_GRIDS.items():
+        n = round((last - first) / step) + 1
+        regions = []
+        while len(regions) < n:
+            regions += [rng.choice(REGIONS)] * rng.randint(1, max(1, n // 6))
+        values = [first + k * step for k in range(n)]
+        cells = list(zip(values, regions[:n], strict=True))
+        runs: list[dict[str, Any]] = []
+        for v, r in cells:
+            if runs and runs[-1]["region"] == r:
+                runs[-1]["high"] = v
+            else:
+                runs.append({"low": v, "high": v, "region": r})
+        wire[name] = {"intervals": runs, "current": rng.choice(values)}
+        grid[name] = cells
+    return wire, grid
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_band_arcs_and_scales_cover_the_grid(js: Any, seed: int) -> None:
+    """Arcs cover each track value's degree once, by its region; each scale gives every region
+    the pixels of its grid cells inside the window (brute force over the grid values)."""
+    from deconflict.daa.guidance import _TEMPLATE_MANOEUVRE
+
+    wire, grid = _random_bands(random.Random(seed))
+    keys = sorted(_TEMPLATE_MANOEUVRE)
+    width = 250
+    got = js.evaluate(BANDS_JS, [wire, width, [list(k) for k in keys]])
+    want_track: dict[str, float] = {}
+    for _v, region in grid["track_deg"]:
+        want_track[region] = want_track.get(region, 0.0) + 1.0
+    assert got["track"] == pytest.approx(want_track)
+    assert sum(got["track"].values()) == pytest.approx(360.0)
+    assert got["bearingsOk"]
+    for name in ("gs_kt", "vs_fpm", "alt_ft"):
+        first, last, step = BAND_GRIDS[name]
+        lo, hi = got["scales"][name]["lo"], got["scales"][name]["hi"]
+        current = wire[name]["current"]
+        if name == "alt_ft":  # ±6,000 ft round the current altitude, within the grid
+            assert lo == max(first - step / 2, current - 6000)
+            assert hi == min(last + step / 2, current + 6000)
+        else:  # the whole grid
+            assert (lo, hi) == (first - step / 2, last + step / 2)
+        want: dict[str, float] = {}
+        for v, region in grid[name]:
+            inside = max(0.0, min(hi, v + step / 2) - max(lo, v - step / 2))
+            if inside > 0:
+                want[region] = want.get(region, 0.0) + inside * width / (hi - lo)
+        assert got["scales"][name]["widths"] == pytest.approx(want), name
+    # The manoeuvre names are the broker's (daa/guidance.py), for every (dimension, side).
+    assert [(m["manoeuvre"], m["target"]) for m in got["manoeuvres"]] == [
+        _TEMPLATE_MANOEUVRE[k] for k in keys
+    ]
+    assert got["mine"] == ["VIPER11"]  # only the own aircraft's guidance
+    assert got["text"] == "turn_right → 115°"  # no catalogue loaded: the value id, then the target
+
+
+DISCLOSURES_JS = """async ([rows, keyEvent]) => {
+  const D = await import('/static/js/disclosures.js');
+  const api = {get: async (path) => (path === '/v1/disclosures' ? {disclosures: rows}
+    : {events: [{id: 1, at: '2026-12-05T08:00:00Z', key_id: 'k1', role: 'party_admin',
+      issued_by: 'operator', issuer_key_id: null}]})};
+  const root = document.createElement('div');
+  const badge = document.createElement('span');
+  const panel = new D.DisclosuresPanel(root, badge, {api, noticeName: () => 'CAP'});
+  await panel.refresh();
+  const before = root.querySelectorAll('[data-testid=key-event-row]').length;
+  panel.applyKeyEvent(keyEvent);
+  panel.applyKeyEvent(keyEvent); // a replayed event is listed once
+  return {order: D.newestFirst(rows).map((r) => r.id),
+    labels: ['an unaffiliated party', 'RED'].map((l) => D.counterpartLabel(l)),
+    rows: root.querySelectorAll('[data-testid=disclosure-row]').length, badge: badge.textContent,
+    keysBefore: before,
+    keys: [...root.querySelectorAll('[data-testid=key-event-row]')].map((n) => n.dataset.issuedBy),
+    operatorFlag: root.querySelector('[data-testid=operator-keys]').textContent};
+}"""
+
+
+def test_disclosures_newest_first_and_labels(js: Any) -> None:
+    rows = [
+        {"id": 1, "at": "2026-12-05T10:00:00Z"},
+        {"id": 3, "at": "2026-12-05T09:00:00Z"},
+        {"id": 2, "at": "2026-12-05T10:00:00Z"},
+    ]
+    key_event = {  # broker/events.py KeyIssued
+        "key_id": "k2",
+        "role": "duty_officer",
+        "issued_by": "party_admin",
+        "issuer_key_id": "k1",
+        "at": "2026-12-05T09:00:00Z",
+        "ledger_index": 7,
+    }
+    got = js.evaluate(DISCLOSURES_JS, [rows, key_event])
+    assert got["order"] == [2, 1, 3]
+    # The server's generic label is translated text; a counterpart's name is data.
+    assert got["labels"] == [
+        {"text": "an unaffiliated party", "data": False},
+        {"text": "RED", "data": True},
+    ]
+    assert got["rows"] == 3 and got["badge"] == "3"
+    # The stream's key event is listed at once, newest first, once; the operator's key flagged.
+    assert got["keysBefore"] == 1
+    assert got["keys"] == ["party_admin", "operator"]
+    assert got["operatorFlag"] == "1 by the broker operator"

@@ -1,7 +1,10 @@
 """`deconflict demo --speed 10` as a user runs it (a subprocess on a free loopback port), checked
-through the API only: within a bounded run both parties list the advisory strategic conflict,
-RED's ledger holds the F3548 refusal, the broker-opened hotline thread is acknowledged by the
-simulated counterpart, a FLASH warning answered too late escalates and an incident is filed.
+through the API only: within a bounded run both parties list the advisory strategic conflicts
+(the first disclosed exactly, the second past the disclosure budget and coarse, both in each
+side's disclosures), RED's ledger holds the F3548 refusal, the broker-opened hotline thread is
+acknowledged by the simulated counterpart, a simulated officer confirms an alert's coordinated
+guidance with the ``coordinated_guidance`` template, and a FLASH warning answered too late
+escalates and an incident is filed.
 """
 
 from __future__ import annotations
@@ -72,6 +75,22 @@ def _broker_thread_acked(api: _Api) -> bool:
     return False
 
 
+def _guidance_confirmed(api: _Api) -> bool:
+    """A ``coordinated_guidance`` confirmation from one side, as the other side received it."""
+    for sender, receiver in (("BLUE", "RED"), ("RED", "BLUE")):
+        for thread in api.get(receiver, "/v1/hotline/threads"):
+            for m in api.get(receiver, "/v1/hotline/messages", thread=thread["id"]):
+                f = m["fields"]
+                if (
+                    m["template"] == "coordinated_guidance"
+                    and m["sender"]["name"] == sender
+                    and f["status"] == "guidance_confirmed"
+                    and f["alert_ref"]
+                ):
+                    return True
+    return False
+
+
 def _escalated(api: _Api) -> list[dict[str, Any]]:
     out = []
     for thread in api.get("BLUE", "/v1/hotline/threads"):
@@ -115,14 +134,26 @@ def test_demo_shows_the_whole_arrangement_within_a_bounded_accelerated_run(
                 time.sleep(0.3)
             ready = time.monotonic()
             text = log_path.read_text(errors="replace")
-            assert re.search(r"submitted 18 notices \(1 refused\) and 1 agreed line", text), text
+            assert re.search(r"submitted 19 notices \(1 refused\) and 1 agreed line", text), text
             assert "RED-HELO-1" in text and "REFUSED" in text
             api = _Api(f"http://127.0.0.1:{port}", keys)
 
-            # 1. The advisory strategic conflict, on both sides, with the disclosed overlap
-            # (15,000-20,000 ft for one hour) and nothing of the other side's notice.
-            blue, red = _advisory(api, "BLUE"), _advisory(api, "RED")
+            # 1. The advisory strategic conflicts, on both sides: the first with the disclosed
+            # overlap (15,000-20,000 ft for one hour) and nothing of the other side's notice;
+            # the second past the disclosure budget: coarse (H3 cells, no geometry).
+            blue_all, red_all = _advisory(api, "BLUE"), _advisory(api, "RED")
+            assert len(blue_all) == 2 and len(red_all) == 2
+            blue = [c for c in blue_all if not c["overlap"].get("coarse")]
+            red = [c for c in red_all if not c["overlap"].get("coarse")]
             assert len(blue) == 1 and len(red) == 1
+            for c in [*blue_all, *red_all]:
+                if c["overlap"].get("coarse"):
+                    assert (
+                        "geometry" not in c["overlap"] and c["overlap"]["coarse_area"]["h3_cells"]
+                    )
+            for party in ("BLUE", "RED"):
+                rows = api.get(party, "/v1/disclosures")["disclosures"]
+                assert sorted(r["kind"] for r in rows) == ["coarse", "exact"], rows
             for c in (blue[0], red[0]):
                 overlap = c["overlap"]
                 assert (overlap["alt_lower_ft"], overlap["alt_upper_ft"]) == (15000, 20000)
@@ -150,9 +181,12 @@ def test_demo_shows_the_whole_arrangement_within_a_bounded_accelerated_run(
             # 3. The broker-opened thread is acknowledged by the simulated BLUE officer, and
             # 4. RED's officer, away at the watch handover, answers BLUE's FLASH warning after
             # its deadline: the broker escalates and BLUE files an airprox incident.
-            acked = escalated = incident = False
-            while time.monotonic() - ready < BUDGET_S and not (acked and escalated and incident):
+            acked = escalated = incident = guided = False
+            while time.monotonic() - ready < BUDGET_S and not (
+                acked and escalated and incident and guided
+            ):
                 acked = acked or _broker_thread_acked(api)
+                guided = guided or _guidance_confirmed(api)
                 escalated = escalated or bool(_escalated(api))
                 incident = incident or any(
                     i["category"] == "airprox" for i in api.get("RED", "/v1/incidents")
@@ -162,6 +196,7 @@ def test_demo_shows_the_whole_arrangement_within_a_bounded_accelerated_run(
             assert acked, tail
             assert escalated, tail
             assert incident, tail
+            assert guided, tail
             flash = [m for m in _escalated(api) if m["precedence"] == "flash"]
             assert flash and flash[0]["escalations"][0]["target"] == "duty_officer"
             # Alerts keep flowing meanwhile.
@@ -195,7 +230,7 @@ def test_demo_shows_the_whole_arrangement_within_a_bounded_accelerated_run(
         for mark in charts["over-time"].iter():
             if mark.get("data-series"):
                 drawn[str(mark.get("data-series"))] += int(mark.get("data-value", "0"))
-        assert drawn.pop("strategic", 0) == 1  # RED-EX-2 against BLUE-EX-2, one pair
+        assert drawn.pop("strategic", 0) == 2  # RED-EX-2 and RED-PATROL-1 against BLUE-EX-2
         assert drawn == alert_kinds
         flash_deadlines = {
             float(m.get("data-value", "nan"))

@@ -8,14 +8,18 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from deconflict import hotline as hl
+from deconflict.daa.guidance import Manoeuvre, guidance_template_fields
 from deconflict.sim import geography as geo
 from deconflict.sim.officer import (
+    GUIDANCE_TEMPLATE,
     AlertSeen,
     DutyOfficer,
+    GuidanceSeen,
     IncidentSeen,
     Incoming,
     OfficerProfile,
     default_profiles,
+    guidance_fields,
 )
 from deconflict.sim.scenario import Scenario
 from deconflict.strategic import Volume4D
@@ -203,13 +207,65 @@ def test_day_plan_windows_and_expected_outcomes() -> None:
     ]
     uas = [(p.title, p.party, Volume4D.from_json(p.volumes[0])) for p in stored if p.party == "UAS"]
     found = brute_force_conflicts(items + uas)
-    assert [(c.a, c.b) for c in found] == [("BLUE-EX-2", "RED-EX-2")]
-    overlap = found[0].overlap
-    assert (overlap.alt_lower_ft, overlap.alt_upper_ft) == (15000, 20000)
-    assert overlap.end - overlap.start == timedelta(hours=1)
+    # Two advisory conflicts with BLUE-EX-2: the first shown exactly, the second (RED-PATROL-1,
+    # filed later) past the demo's disclosure budget.
+    assert sorted((c.a, c.b) for c in found) == [
+        ("BLUE-EX-2", "RED-EX-2"),
+        ("BLUE-EX-2", "RED-PATROL-1"),
+    ]
+    for c in found:
+        assert (c.overlap.alt_lower_ft, c.overlap.alt_upper_ft) == (15000, 20000)
+        assert c.overlap.end - c.overlap.start == timedelta(hours=1)
+    titles = [p.title for p in plan]
+    assert titles.index("RED-EX-2") < titles.index("RED-PATROL-1")
     refused = [p for p in plan if p.expect == "refused"]
     assert [p.title for p in refused] == ["RED-HELO-1"]
     against = brute_force_conflicts(
         [("RED-HELO-1", "RED", Volume4D.from_json(refused[0].volumes[0])), *uas]
     )
     assert [(c.a, c.b) for c in against] == [("RED-HELO-1", "UAS-1")]
+
+
+def test_guidance_is_confirmed_once_per_alert_with_a_valid_template() -> None:
+    off = officer("BLUE")
+    plain = conflict_alert("LA5")
+    off.on_alert(plain, 50.0)  # level 1, no guidance yet: only the warning
+    guided = AlertSeen(
+        **{
+            **plain.__dict__,
+            "level": 2,
+            "profile": "cylinder",
+            "own_handle": "LA5-1",
+            "counterpart_guided": True,
+            "guidance": (GuidanceSeen("BLE00001", "track_deg", "right", 120.0, 90.0),),
+        }
+    )
+    off.on_alert(guided, 60.0)  # the same alert, now with guidance: confirmed
+    off.on_alert(guided, 61.0)  # and only once
+    sends = [a for a in off.due(10_000.0) if a.kind == "send"]
+    confirm = [a for a in sends if a.body["template"] == "coordinated_guidance"]
+    assert len(confirm) == 1
+    (action,) = confirm
+    assert 65.0 <= action.at_s <= 80.0 and action.body["recipient"] == "RED"
+    assert action.body["precedence"] == "immediate"
+    fields = hl.validate_fields("coordinated_guidance", action.body["fields"])
+    assert fields.manoeuvre == "turn_right" and fields.target_track_deg == 120.0  # type: ignore[attr-defined]
+    assert fields.status == "guidance_confirmed" and fields.track_ref == "LA5-1"  # type: ignore[attr-defined]
+    # Nothing of ours the other side has not been shown: no call sign, no aircraft id.
+    assert "COBRA11" not in json.dumps(action.body) and "BLE00001" not in json.dumps(action.body)
+
+
+@pytest.mark.parametrize(("dimension", "side"), sorted(GUIDANCE_TEMPLATE))
+def test_guidance_fields_match_the_daa_mapping(dimension: str, side: str) -> None:
+    g = GuidanceSeen("X1", dimension, side, 0.0 if dimension == "hold" else 123.0, 100.0)
+    ours = guidance_fields(
+        g, alert_ref="A1", track_ref="A1-1", profile="airprox", alert_level=3,
+        counterpart_guided=False,
+    )  # fmt: skip
+    theirs = guidance_template_fields(
+        Manoeuvre(dimension, side, g.value, g.current, 0.0),
+        alert_ref="A1", track_ref="A1-1", profile="airprox", alert_level=3,
+        counterpart_guided=False, confirmed=True,
+    )  # fmt: skip
+    assert ours == theirs
+    hl.validate_fields("coordinated_guidance", ours)

@@ -4,8 +4,10 @@ What it does, with no set-up: migrates a fresh demo database and creates the bro
 key, starts the server in-process (uvicorn on 127.0.0.1), then -- **through the HTTP API** --
 creates the parties BLUE, RED, CIVIL (civil air traffic control, the reporter of the airliners)
 and UAS (a drone operator), their keys, the advisory BLUE-RED agreement with its agreed line and
-the F3548 RED-UAS agreement, sets the BLUE-RED hotline deadlines and both escalation ladders,
-files the day's notices (one advisory conflict, one F3548 refusal; see
+the F3548 RED-UAS agreement, sets the BLUE-RED hotline deadlines, both escalation ladders and
+the BLUE-RED disclosure budget (:data:`DEMO_DISCLOSURE`), files the day's notices (two advisory
+conflicts -- the first disclosed exactly, the second past the budget and coarse -- and one F3548
+refusal; see
 :meth:`deconflict.sim.scenario.Scenario.plan`), and then every second feeds every party's
 simulated tracks through ``POST /v1/tracks`` (scenario time runs ``--speed`` times faster),
 lets the simulated duty officers (:mod:`deconflict.sim.officer`) read and answer the hotline,
@@ -66,6 +68,12 @@ AGREEMENTS: Final = (
     ("RED-UAS airspace sharing (F3548)", "f3548", ("RED", "UAS")),
 )
 """The demo's agreements: name, policy, members (the first one carries the agreed line)."""
+
+DEMO_DISCLOSURE: Final = {"fraction": 0.0, "floor_km2h": 1500.0}
+"""The BLUE-RED disclosure budget (``broker/disclosure.py``): a flat 1,500 km^2 x h per side and
+24 h. The day's first overlap (RED-EX-2 / BLUE-EX-2, charged ~1,400 km^2 x h) is shown exactly;
+the second (RED-PATROL-1 / BLUE-EX-2) goes past the budget and is shown coarse (H3 cells, whole
+hours, 5,000 ft band) -- both appear in each side's Disclosures panel."""
 
 FOLLOW_ON_LEAD: Final = timedelta(hours=1)
 """A standing volume's next notice is filed this long before the current one ends."""
@@ -200,6 +208,14 @@ def setup_arrangement(
         )
         setup.agreements[name] = str(made["id"])
     setup.agreement_id = setup.agreements[AGREEMENTS[0][0]]
+    _call(
+        client,
+        "PUT",
+        f"/v1/agreements/{setup.agreement_id}/settings",
+        operator_key,
+        {"disclosure": DEMO_DISCLOSURE},
+        "disclosure budget",
+    )
     for line in scenario.lines():
         sides = {ids[p]: side for p, side in line["sides"].items()}
         _call(

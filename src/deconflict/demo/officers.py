@@ -18,7 +18,14 @@ from typing import Any
 
 import httpx
 
-from deconflict.sim.officer import Action, AlertSeen, DutyOfficer, IncidentSeen, Incoming
+from deconflict.sim.officer import (
+    Action,
+    AlertSeen,
+    DutyOfficer,
+    GuidanceSeen,
+    IncidentSeen,
+    Incoming,
+)
 
 INCIDENT_POLL_STEPS = 5
 """Read the incidents every this many steps."""
@@ -120,6 +127,16 @@ class OfficerDriver:
                 (str(o["id"]) for o in alert.get("own") or [] if o.get("role") == "aircraft"),
                 None,
             )
+            guidance = tuple(
+                GuidanceSeen(
+                    aircraft=str(g["aircraft"]),
+                    dimension=str(g["dimension"]),
+                    side=str(g["side"]),
+                    value=float(g["value"]),
+                    current=float(g.get("current") or 0.0),
+                )
+                for g in alert.get("guidance") or []
+            )
             seen: dict[str, Any] = {}
             k = rows.get(own) if own is not None else None
             if k is not None and states["party"][k] == party:
@@ -140,6 +157,11 @@ class OfficerDriver:
                     vmd_ft=_num(alert.get("vmd_ft")),
                     t_cpa_s=_num(alert.get("t_cpa_s")),
                     other_handle=handle,
+                    own_handle=_own_handle(str(alert["id"]), len(alert.get("own") or []), others),
+                    level=alert.get("level") if isinstance(alert.get("level"), int) else None,
+                    profile=str(alert["profile"]) if alert.get("profile") else None,
+                    guidance=guidance,
+                    counterpart_guided=bool(alert.get("counterpart_guided")),
                     **seen,
                 ),
                 t_s,
@@ -240,6 +262,16 @@ class OfficerDriver:
             self.log(f"{party} officer responds to incident {ref}")
         elif kind == "close":
             self.log(f"{party} officer agrees to close incident {ref}")
+
+
+def _own_handle(alert_id: str, n_own: int, others: list[Any]) -> str | None:
+    """The handle the other party knows our aircraft by, in a two-subject alert: subjects are
+    numbered ``<alert id>-1``, ``-2`` (``live/picture.py``); ours is the number theirs is not."""
+    taken = {str(o.get("handle")) for o in others}
+    if n_own != 1 or len(others) != 1:
+        return None
+    free = [f"{alert_id}-{k}" for k in (1, 2) if f"{alert_id}-{k}" not in taken]
+    return free[0] if len(free) == 1 else None
 
 
 def _num(value: Any) -> float | None:

@@ -26,6 +26,12 @@ Behaviour (the numbers are :class:`OfficerProfile` fields):
   ``warning_gap_s`` and not before ``first_warning_s``. On an incursion alert about the other
   party's aircraft it sends an IMMEDIATE query about intentions (at most one every
   ``query_gap_s``).
+* **Coordinated guidance.** When an alert carries coordinated guidance for one of its aircraft
+  (``AlertView.guidance``, issue 13), the officer confirms it to the other party once per alert
+  with the ``coordinated_guidance`` template (status ``guidance_confirmed``, IMMEDIATE) after
+  ``confirm_guidance_delay_s``: its own manoeuvre and target, the alert, its aircraft by the
+  alert-scoped handle the other side knows it by, the profile and level -- never a call sign.
+  Guidance that comes and goes during a watch handover is not confirmed.
 * **Incidents.** When a FLASH warning it sent is still unanswered at its deadline (the
   broker's escalation has started), the officer files an ``airprox`` incident about the
   predicted conflict; named in an incident, it responds with a statement after
@@ -94,6 +100,7 @@ class OfficerProfile:
     alert_ack_delay_s: tuple[float, float] = (10.0, 45.0)
     incident_response_delay_s: tuple[float, float] = (240.0, 600.0)
     close_after_s: float = 900.0
+    confirm_guidance_delay_s: tuple[float, float] = (5.0, 20.0)
 
     def away(self, t_s: float) -> bool:
         """True while the console is unattended at scenario time ``t_s``."""
@@ -131,6 +138,60 @@ class Incoming:
     answers: tuple[str, ...] = ()
 
 
+GUIDANCE_TEMPLATE: Final[dict[tuple[str, str], tuple[str, str | None]]] = {
+    ("hold", "hold"): ("maintain", None),
+    ("track_deg", "right"): ("turn_right", "target_track_deg"),
+    ("track_deg", "left"): ("turn_left", "target_track_deg"),
+    ("gs_kt", "up"): ("increase_speed", "target_gs_kt"),
+    ("gs_kt", "down"): ("reduce_speed", "target_gs_kt"),
+    ("vs_fpm", "up"): ("set_vertical_speed", "target_vs_fpm"),
+    ("vs_fpm", "down"): ("set_vertical_speed", "target_vs_fpm"),
+    ("alt_ft", "up"): ("change_altitude", "target_altitude_ft"),
+    ("alt_ft", "down"): ("change_altitude", "target_altitude_ft"),
+}
+"""(dimension, side) of a guidance view -> the template's manoeuvre and its target field (the same
+table as ``deconflict.daa.guidance``; ``tests/sim`` checks they agree)."""
+
+
+@dataclass(frozen=True)
+class GuidanceSeen:
+    """Coordinated guidance for one own aircraft (``AlertView.guidance``): fly ``value`` of
+    ``dimension`` (deg, kt, fpm or ft; ``hold``: keep going), turning ``side``."""
+
+    aircraft: str
+    dimension: str
+    side: str
+    value: float
+    current: float = 0.0
+
+
+def guidance_fields(
+    g: GuidanceSeen,
+    *,
+    alert_ref: str,
+    track_ref: str,
+    profile: str,
+    alert_level: int,
+    counterpart_guided: bool,
+    confirmed: bool = True,
+) -> dict[str, Any]:
+    """Fields of the ``coordinated_guidance`` template for the manoeuvre ``g`` (units of the
+    field names: deg, kt, fpm, ft)."""
+    name, target = GUIDANCE_TEMPLATE[(g.dimension, g.side)]
+    fields: dict[str, Any] = {
+        "status": "guidance_confirmed" if confirmed else "guidance_proposed",
+        "alert_ref": alert_ref,
+        "track_ref": track_ref,
+        "manoeuvre": name,
+        "counterpart": "counterpart_guided" if counterpart_guided else "counterpart_not_guided",
+        "profile": profile,
+        "alert_level": int(alert_level),
+    }
+    if target is not None:
+        fields[target] = float(g.value)
+    return fields
+
+
 @dataclass(frozen=True)
 class AlertSeen:
     """A live alert as the officer's party sees it, with its own aircraft's state if any.
@@ -152,6 +213,11 @@ class AlertSeen:
     vmd_ft: float | None = None
     t_cpa_s: float | None = None
     other_handle: str | None = None
+    own_handle: str | None = None
+    level: int | None = None
+    profile: str | None = None
+    guidance: tuple[GuidanceSeen, ...] = ()
+    counterpart_guided: bool = False
 
 
 @dataclass(frozen=True)
@@ -216,6 +282,7 @@ class DutyOfficer:
         self._queue: list[Action] = []
         self._seen_messages: set[str] = set()
         self._seen_alerts: set[str] = set()
+        self._guided_alerts: set[str] = set()
         self._incidents: dict[str, IncidentSeen] = {}
         self._sent: dict[str, _Sent] = {}
         self._last_warning_s = -np.inf
@@ -264,7 +331,8 @@ class DutyOfficer:
             self._schedule(Action(answer_at, "ack", ref=message.id, answer=final, reason=reason))
 
     def on_alert(self, alert: AlertSeen, t_s: float) -> None:
-        """A new alert of the officer's party was seen at ``t_s``."""
+        """An alert of the officer's party was seen at ``t_s`` (each step while it is open)."""
+        self._confirm_guidance(alert, t_s)
         if alert.id in self._seen_alerts:
             return
         self._seen_alerts.add(alert.id)
@@ -314,6 +382,36 @@ class DutyOfficer:
                     },
                 )
             )
+
+    def _confirm_guidance(self, alert: AlertSeen, t_s: float) -> None:
+        """Confirm the alert's guidance for an own aircraft to the other party (once per alert)."""
+        if alert.id in self._guided_alerts or not alert.guidance or alert.other_party is None:
+            return
+        if self.profile.away(t_s):
+            return  # nobody at the console: confirmed on return if the alert is still open
+        mine = [g for g in alert.guidance if g.aircraft == alert.own_aircraft]
+        g = (mine or list(alert.guidance))[0]
+        if (g.dimension, g.side) not in GUIDANCE_TEMPLATE:
+            return
+        self._guided_alerts.add(alert.id)
+        fields = guidance_fields(
+            g,
+            alert_ref=alert.id,
+            track_ref=alert.own_handle or alert.id,
+            profile=alert.profile or "cylinder",
+            alert_level=min(3, max(1, alert.level or 2)),
+            counterpart_guided=alert.counterpart_guided,
+        )
+        key = self._key("guidance")
+        self._sent[key] = _Sent(key, t_s, "immediate", None)
+        at = self._at(t_s + self._uniform(self.profile.confirm_guidance_delay_s))
+        body = {
+            "recipient": alert.other_party,
+            "template": "coordinated_guidance",
+            "precedence": "immediate",
+            "fields": fields,
+        }
+        self._schedule(Action(at, "send", key=key, body=body))
 
     def _warning(self, alert: AlertSeen, t_s: float) -> Action:
         assert alert.lat_deg is not None and alert.lon_deg is not None

@@ -265,7 +265,9 @@ class Scenario:
         The standing volumes (block 0) of BLUE then RED; then the day's later activities:
         BLUE-EX-2 (+4 h to +6 h), the drone operator's UAS-1 (+3 h to +5 h), RED-EX-2
         (+5 h to +7 h: overlaps BLUE-EX-2 between 15,000 and 20,000 ft for an hour -- an
-        advisory conflict both sides see), RED-HELO-1 (+3 h 30 to +4 h 30: overlaps UAS-1, filed
+        advisory conflict both sides see), RED-PATROL-1 (RED-EX-2's area, +4 h to +5 h:
+        a second advisory conflict with BLUE-EX-2, past the demo's disclosure budget, so both
+        sides are shown it coarse), RED-HELO-1 (+3 h 30 to +4 h 30: overlaps UAS-1, filed
         first, so the F3548 agreement refuses it) and RED-HELO-1 re-filed after the drones
         (+5 h 15 to +6 h 45)."""
         out = [self.standing_notice(spec.id) for spec in geo.VOLUMES]
@@ -290,6 +292,7 @@ class Scenario:
             later_notice("BLUE-EX-2", "exercise", 4.0, 6.0, "accepted"),
             later_notice("UAS-1", "uas", 3.0, 5.0, "accepted"),
             later_notice("RED-EX-2", "exercise", 5.0, 7.0, "conflict"),
+            later_notice("RED-EX-2", "exercise", 4.0, 5.0, "conflict", "RED-PATROL-1"),
             later_notice("RED-HELO-1", "live_fire", 3.5, 4.5, "refused"),
             later_notice("RED-HELO-1", "live_fire", 5.25, 6.75, "accepted", "RED-HELO-1 (moved)"),
         ]

@@ -3,12 +3,19 @@
 // on the conflict geometry), one click to acknowledge. A Web Audio tone sounds for a new warning.
 
 import {el, countdown, hms, flightLevel, serverNow} from './util.js';
-import {t, ft, nm} from './i18n.js';
+import {t, ft, nm, num} from './i18n.js';
 
 /** Severity is never colour alone: a shape and a word go with it (colour-blind safe). */
 export const SEVERITY_SHAPE = {warning: '▲', caution: '◆', advisory: '●'};
 
 const SEV_RANK = {warning: 0, caution: 1, advisory: 2};
+
+/** The graded alert level of an alert view (`AlertView.level`: 1 preventive, 2 corrective,
+ * 3 warning), NaN when the alert has none. Severity follows it on the server (live/alerts.py). */
+export function levelOf(a) {
+  const v = a && a.raw ? a.raw.level : null;
+  return v === null || v === undefined ? NaN : Number(v);
+}
 
 export class AlertsPanel {
   /**
@@ -40,7 +47,8 @@ export class AlertsPanel {
     // Re-render only when something visible changed (countdowns tick on their own), so a row
     // under the duty officer's pointer is not replaced every second.
     const sig = JSON.stringify(open.map((a) => [a.id, a.severity, a.ackedByMe,
-      Math.round(a.losMs / 5000), a.own && a.own.callsign, a.other && a.other.alt_ft, a.hmdNm, a.vmdFt]));
+      Math.round(a.losMs / 5000), a.own && a.own.callsign, a.other && a.other.alt_ft, a.hmdNm, a.vmdFt, levelOf(a),
+      a.raw && a.raw.guidance ? a.raw.guidance.length : 0]));
     if (sig === this.sig && this.message === null) {
       for (const a of open) { const r = this.rows.get(a.id); if (r) r.alert = a; }
       return;
@@ -133,7 +141,11 @@ export class AlertsPanel {
           `#${a.no ?? ''} ${t(a.severity.toUpperCase())}`), ' ', this.describe(a))),
       cd,
       el('div', {class: 'meta', 'data-testid': 'alert-meta'},
-        `${t(a.kind.toUpperCase())} · ${t('LoS')} `, los,
+        `${t(a.kind.toUpperCase())}`,
+        Number.isFinite(levelOf(a)) ? el('span', {'data-testid': 'alert-level'}, ` · ${t('level %(n)s', {n: num(levelOf(a))})}`) : null,
+        a.raw && Array.isArray(a.raw.guidance) && a.raw.guidance.length
+          ? el('span', {class: 'guided', 'data-testid': 'alert-guided', title: t('A manoeuvre is proposed: select the alert to see it')}, ' ⇄') : null,
+        ` · ${t('LoS')} `, los,
         miss ? ` · ${t('miss')} ` : '', miss ? el('span', {'data-testid': 'alert-miss'}, miss) : null),
       el('div', {class: 'actions'}, msgBtn, ackBtn),
       );

@@ -9,7 +9,11 @@ import {Overlays, escapeHtml, footprintRing} from './overlays.js';
 import {AlertsPanel, AlertTone} from './alerts.js';
 import {Timeline, timelineRows} from './timeline.js';
 import {HotlinePanel} from './hotline.js';
+import {MapDrawer} from './draw.js';
+import {PrivatePanel} from './private.js';
 import {LedgerPanel} from './ledger.js';
+import {GuidanceView} from './bands.js';
+import {DisclosuresPanel} from './disclosures.js';
 import {normalizePicture, normalizeAlert, normalizeNotice, normalizeConflicts, upsertById,
   ENDED_NOTICE_STATES} from './model.js';
 import {age, hms, dhm, toMs, serverNow, el} from './util.js';
@@ -71,6 +75,9 @@ onLanguage((lang) => {
   alertsPanel.render();
   hotline.render();
   ledger.render();
+  if (privateView) privateView.render();
+  if (guidance) guidance.render();
+  if (disclosures) disclosures.render();
   renderStatus();
 });
 
@@ -113,7 +120,7 @@ function signOut() {
 
 // ---------------------------------------------------------------- screen
 
-let map; let aircraft; let overlays; let alertsPanel; let timeline; let hotline; let ledger; let stream;
+let guidance; let disclosures; let drawer; let privateView; let map; let aircraft; let overlays; let alertsPanel; let timeline; let hotline; let ledger; let stream;
 const tone = new AlertTone();
 hooks.tone = tone;
 
@@ -136,18 +143,26 @@ async function startScreen() {
   aircraft = new AircraftLayer({lookaheadS: 300}).addTo(map);
   hooks.aircraft = aircraft;
   overlays = new Overlays(map, {onNoticeClick: (notice, vol, latlng) => {
-    if (hotline.picking) { hotline.pickedPoint(latlng.lat, latlng.lng); return; }
+    if (drawer.active) return; // the map's click goes to the drawing (draw.js)
     const button = el('button', {type: 'button', class: 'small', 'data-testid': 'notice-message',
       onclick: () => { map.closePopup(); hotline.messageAbout(noticeSubject(notice, vol)); }}, t('Message about this'));
     L.popup({className: 'dc-popup'}).setLatLng(latlng)
       .setContent(el('div', {}, el('b', {translate: 'no'}, notice.name), el('br'), button)).openOn(map);
   }});
   hooks.overlays = overlays;
+  drawer = new MapDrawer(map);
+  hooks.drawer = drawer;
   aircraft.on('aircraftclick', (e) => {
+    if (drawer.active) return;
     aircraft.setSelected(e.track.id);
+    updateGuidance();
     L.popup({className: 'dc-popup'}).setLatLng(e.latlng).setContent(aircraftPopup(e.track)).openOn(map);
   });
-  map.on('click', (e) => { if (hotline && hotline.picking) hotline.pickedPoint(e.latlng.lat, e.latlng.lng); });
+  // Bands and proposed manoeuvre of the selected own aircraft in an alert (bands.js).
+  guidance = new GuidanceView(map, {api: state.api, findOwn: (id) => aircraft._own.find((tr) => tr.id === id) || null,
+    onConfirm: (a, g) => hotline.messageAbout({kind: 'guidance', alert: a.raw, guidance: g, counterpart: a.otherParty}),
+    onClose: () => clearSelection(), onError: toast});
+  hooks.guidance = guidance;
 
   alertsPanel = new AlertsPanel($('alerts'), $('alert-count'), {
     onSelect: (a) => selectAlert(a),
@@ -164,10 +179,15 @@ async function startScreen() {
   });
   timeline = new Timeline($('timeline'), $('timeline-range'), {onSelect: (row) => showRow(row)});
   hotline = new HotlinePanel($('tab-hotline'), $('hotline-badge'), {api: state.api, me: state.me, onError: toast,
-    onPick: (active) => { $('map').classList.toggle('picking', active); },
+    onPick: (active) => { $('map').classList.toggle('picking', active); }, drawer,
     showTab: () => openTab('hotline')});
   ledger = new LedgerPanel($('tab-ledger'), {api: state.api});
-  hooks.panels = {alertsPanel, timeline, hotline, ledger};
+  privateView = new PrivatePanel($('tab-private'), {api: state.api, map, tabButton: document.querySelector('.tabs button[data-tab=private]'),
+    badge: $('private-badge'), showTab: () => openTab('private'), onError: toast});
+  hooks.privateView = privateView;
+  disclosures = new DisclosuresPanel($('tab-disclosures'), $('disclosure-badge'), {api: state.api,
+    noticeName: (id) => (state.noticesById.get(id) || {}).name || null});
+  hooks.panels = {alertsPanel, timeline, hotline, ledger, guidance, disclosures};
 
   bindChrome();
   await basemapReady;
@@ -183,7 +203,7 @@ async function startScreen() {
   hooks.stream = stream;
   await opened;
 
-  await Promise.allSettled([refreshPicture(), refreshPlans(), hotline.refresh(), ledger.refresh()]);
+  await Promise.allSettled([refreshPicture(), refreshPlans(), hotline.refresh(), ledger.refresh(), privateView.refresh(), disclosures.refresh()]);
   fitInitial();
   state.ready = true;
   hooks.ready = true;
@@ -214,6 +234,7 @@ function openTab(name) {
   }
   for (const tab of document.querySelectorAll('.tab')) tab.hidden = tab.id !== `tab-${name}`;
   if (name === 'ledger') ledger.refresh();
+  if (name === 'disclosures') disclosures.refresh();
 }
 hooks.openTab = openTab;
 
@@ -240,6 +261,7 @@ function bindChrome() {
     if (ev.key === 'Escape' && state.selectedAlert) alertsPanel.select(state.selectedAlert.id);
     if ((ev.key === 'a' || ev.key === 'A') && target && !target.ackedByMe) alertsPanel.ack(target);
     if ((ev.key === 'm' || ev.key === 'M') && target) hotline.messageAbout(alertSubject(target));
+    if ((ev.key === 'g' || ev.key === 'G') && guidance) guidance.focus(); // the guidance panel's first button
   });
 }
 
@@ -262,6 +284,7 @@ function applyPicture(data) {
   for (const tr of pic.others) tr.callsign = `${tr.party}·${alertNo(tr.alertId)}`;
   state.traffic = new Map(pic.others.map((tr) => [tr.id, tr]));
   aircraft.setData(pic.own, pic.others);
+  if (guidance) guidance.onPicture();
   state.pictureTimeMs = pic.timeMs;
   state.lastPictureMs = Date.now();
   state.lastUpdateMs = Date.now();
@@ -317,6 +340,33 @@ function renderAlerts() {
     state.selectedAlert = again || null;
     overlays.showConflict(again || null);
   }
+  updateGuidance();
+}
+
+/**
+ * The guidance panel and band arcs follow the selected aircraft: shown while it is an own
+ * aircraft in an open alert (the selected alert first), hidden otherwise.
+ */
+function updateGuidance() {
+  if (!guidance) return;
+  const id = aircraft._selected;
+  const own = id ? aircraft._own.find((tr) => tr.id === id) : null;
+  const involves = (a) => a.ownRef === id || (a.raw && a.raw.own.some((x) => x.role === 'aircraft' && String(x.id) === id));
+  let alert = null;
+  if (own) {
+    const sel = state.selectedAlert;
+    alert = sel && involves(sel) ? sel : state.alerts.find(involves) || null;
+  }
+  if (own && alert) guidance.show(id, alert);
+  else guidance.hide();
+}
+
+/** Deselect the alert and the aircraft (the guidance panel's close button). */
+function clearSelection() {
+  if (state.selectedAlert) alertsPanel.select(state.selectedAlert.id);
+  aircraft.setSelected(null);
+  map.closePopup();
+  updateGuidance();
 }
 
 async function refreshPicture() {
@@ -456,9 +506,10 @@ function onStreamEvent(kind, data) {
   if (hooks.events.length > 1000) hooks.events.splice(0, 500);
   if (kind === 'picture') applyPicture(data);
   else if (kind === 'alert') applyAlertEvent(data);
-  else if (kind === 'conflict') applyConflictEvent(data);
+  else if (kind === 'conflict') { applyConflictEvent(data); disclosures.refreshSoon(); }
   else if (kind === 'notice') applyNoticeEvent(data).catch((err) => toast(`notice ${data.id}: ${err.message}`));
   else if (kind === 'message' || kind === 'channel') hotline.applyEvent(kind, data);
+  else if (kind === 'key') disclosures.applyKeyEvent(data);
 }
 
 /** While the stream is down, poll what it would have pushed (it replays on reconnect anyway). */
@@ -475,8 +526,11 @@ function pollWhileDown() {
 function selectAlert(alert) {
   state.selectedAlert = alert;
   aircraft.setSelected(alert ? (alert.ownRef || (alert.own && alert.own.id)) : null);
+  updateGuidance();
   const bounds = overlays.showConflict(alert);
-  if (bounds) map.flyToBounds(bounds.pad(0.4), {maxZoom: 10, duration: 0.6});
+  // Keep the conflict clear of the guidance panel (bottom right of the map) when it is shown.
+  const panelPx = guidance && !guidance.root.hidden ? [guidance.root.offsetWidth + 16, 0] : [0, 0];
+  if (bounds) map.flyToBounds(bounds.pad(0.4), {maxZoom: 10, duration: 0.6, paddingBottomRight: panelPx});
   else if (alert && alert.own) map.flyTo([alert.own.lat, alert.own.lon], Math.max(map.getZoom(), 8), {duration: 0.6});
 }
 

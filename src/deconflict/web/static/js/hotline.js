@@ -1,14 +1,15 @@
 // Hotline panel: threads with their messages, precedence, acknowledgement countdowns and escalation;
-// a form per template (human labels, units and help in the reader's language, points picked on the
-// map, the server's field errors shown next to the field); "Message about this" prefills it from an
-// alert, a conflict or a notice. Messages are rendered in the browser from their structured fields
-// with the hotline's own catalogue (the same translations the server renders with), so a message
+// a form per template (human labels, units and help in the reader's language, points picked and
+// circles or areas drawn on the map (draw.js), the server's field errors shown next to the field);
+// "Message about this" prefills it from an alert, a conflict, a notice or a coordinated guidance.
+// Messages are rendered in the browser from their structured fields with the hotline's own catalogue (the same translations the server renders with), so a message
 // that arrives as one stream event is shown at once, in whichever language this reader chose.
 
 import {el, toMs, countdown, serverNow, hms} from './util.js';
 import {failureText, ApiError} from './api.js';
 import {partyMatches, upsertById} from './model.js';
 import {t, N_, has, hotlineLabel, num, language} from './i18n.js';
+import {polygonCircle} from './draw.js';
 
 const PRECEDENCES = ['routine', 'priority', 'immediate', 'flash'];
 const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$/;
@@ -81,18 +82,24 @@ export function formatValue(name, value) {
   return String(value);
 }
 
-/** A message (server JSON) -> {title, precedence, header: [{label, value}], lines: [...]}. */
+/** Fields whose values are data shown as written (ids, references, call signs): `translate="no"`. */
+const DATA_FIELD = /(_ref|_id|^callsigns?|_callsign)$/;
+
+/**
+ * A message (server JSON) -> {title, precedence, header: [{label, value, ref?, data?}], lines: [...]}.
+ * `data`: the value is data shown as written; `ref`: a reference shown as written after `value`.
+ */
 export function renderMessage(m, order = null) {
   const h = (k) => hotlineLabel('headers', k) || k;
   const header = [
-    {label: h('from'), value: m.sender.name},
-    {label: h('to'), value: m.recipient.name},
+    {label: h('from'), value: m.sender.name, data: true},
+    {label: h('to'), value: m.recipient.name, data: true},
     {label: h('sent'), value: utcText(toMs(m.created_at))},
   ];
   if (m.ack_deadline) header.push({label: h('ack_deadline'), value: utcText(toMs(m.ack_deadline))});
   else header.push({label: h('queued'), value: '—'});
   if (m.attachment) {
-    header.push({label: h('attachment'), value: `${hotlineLabel('values', m.attachment.kind) || m.attachment.kind} ${m.attachment.ref}`});
+    header.push({label: h('attachment'), value: hotlineLabel('values', m.attachment.kind) || m.attachment.kind, ref: String(m.attachment.ref)});
   }
   const names = order ? [...order.filter((k) => k in m.fields), ...Object.keys(m.fields).filter((k) => !order.includes(k))]
     : Object.keys(m.fields);
@@ -100,7 +107,7 @@ export function renderMessage(m, order = null) {
   for (const name of names) {
     const value = m.fields[name];
     if (value === null || value === undefined || (Array.isArray(value) && !value.length)) continue;
-    lines.push({label: hotlineLabel('fields', name) || name, value: formatValue(name, value)});
+    lines.push({label: hotlineLabel('fields', name) || name, value: formatValue(name, value), data: DATA_FIELD.test(name)});
   }
   return {
     title: hotlineLabel('templates', m.template) || m.template,
@@ -123,7 +130,7 @@ const UNIT_OF = (name) => (name.endsWith('_deg') ? '°' : name.endsWith('_nm') ?
 const HELP = {
   position: N_('Decimal degrees, north and east positive. “Pick on map”, then click the map.'),
   entry_point: N_('Decimal degrees, north and east positive. “Pick on map”, then click the map.'),
-  area: N_('A circle: its centre in decimal degrees and its radius in nautical miles. “Pick on map” sets the centre.'),
+  area: N_('A circle: its centre in decimal degrees and its radius in nautical miles. “Draw circle”: press on the centre and drag to the edge (or click the centre, then the edge); “Draw area”: click the corners, double-click or Enter to close — the circle around it is sent. Esc cancels.'),
   altitude: N_('Feet above mean sea level; with reference FL the limits are pressure altitudes in feet (FL250 = 25000).'),
   callsigns: N_('Call signs separated by commas.'),
   assistance: N_('One or more, separated by commas.'),
@@ -141,6 +148,17 @@ const HELP = {
   proposed_action: N_('Tactical request (from an alert): position, altitude, closest approach, both miss distances and this action. Plan conflict: the conflict reference, altitude band and window instead.'),
 };
 const DATETIME_HELP = N_('UTC, for example 2026-12-05T14:30Z.');
+/** Text with the key names Esc and Enter as key caps (`<kbd translate="no">`: the same in every language). */
+function withKeys(text) {
+  return String(text).split(/\b(Esc|Enter)\b/).map((part, i) => (i % 2 ? el('kbd', {translate: 'no'}, part) : part));
+}
+
+/** What to do on the map while drawing (shown next to the field). */
+const DRAW_HINTS = {
+  point: N_('Click the map. Esc cancels.'),
+  circle: N_('Press on the centre and drag to the edge, or click the centre, then the edge. Esc cancels.'),
+  polygon: N_('Click each corner; double-click or Enter closes the area. Esc cancels.'),
+};
 
 function resolve(schema, s) {
   const defs = schema.$defs || {};
@@ -225,7 +243,57 @@ function geometryCircle(geometry) {
   return {lat, lon, radiusNm: Math.max(0.5, Math.ceil(r * 10) / 10)};
 }
 
-/** What "Message about this" fills in: {template, recipient, subject, attachment, values: {path: value}}. */
+/** The manoeuvre of a GuidanceView (dimension, side) as the template's (daa/guidance.py). */
+const GUIDANCE_MANOEUVRE = {
+  'hold:hold': ['maintain', null],
+  'track_deg:right': ['turn_right', 'target_track_deg'], 'track_deg:left': ['turn_left', 'target_track_deg'],
+  'gs_kt:up': ['increase_speed', 'target_gs_kt'], 'gs_kt:down': ['reduce_speed', 'target_gs_kt'],
+  'vs_fpm:up': ['set_vertical_speed', 'target_vs_fpm'], 'vs_fpm:down': ['set_vertical_speed', 'target_vs_fpm'],
+  'alt_ft:up': ['change_altitude', 'target_altitude_ft'], 'alt_ft:down': ['change_altitude', 'target_altitude_ft'],
+};
+
+/**
+ * Our aircraft as the other party knows it: its alert-scoped handle. In a two-aircraft alert the
+ * subjects are `<alert id>-1` and `-2` (live/picture.py) and ours is the one theirs is not; else
+ * the alert id. Never our track id (the message goes to the other party).
+ */
+export function ownHandle(alert) {
+  const id = String(alert.id);
+  const others = Array.isArray(alert.others) ? alert.others : [];
+  const own = Array.isArray(alert.own) ? alert.own : [];
+  if (own.length === 1 && others.length === 1) {
+    const free = [`${id}-1`, `${id}-2`].filter((h) => h !== String(others[0].handle));
+    if (free.length === 1) return free[0];
+  }
+  return id;
+}
+
+/**
+ * Fields of the `coordinated_guidance` template confirming one GuidanceView of an alert (the same
+ * mapping as the broker's daa/guidance.py `guidance_template_fields`): {path: value}.
+ * `guidance`: an AlertView.guidance item {aircraft, dimension, side, value}; `alert`: the
+ * AlertView {id, profile, level, counterpart_guided, own, others}; `status` defaults to
+ * `guidance_confirmed`. `track_ref` is ownHandle(alert), never our aircraft id.
+ */
+export function guidanceFields(guidance, alert, status = 'guidance_confirmed') {
+  const [manoeuvre, target] = GUIDANCE_MANOEUVRE[`${guidance.dimension}:${guidance.side}`] || ['maintain', null];
+  const values = {status, alert_ref: String(alert.id), track_ref: ownHandle(alert), manoeuvre,
+    counterpart: alert.counterpart_guided ? 'counterpart_guided' : 'counterpart_not_guided'};
+  if (alert.profile) values.profile = alert.profile;
+  if (Number.isFinite(alert.level)) values.alert_level = alert.level;
+  if (target) {
+    const v = round(Number(guidance.value), target === 'target_vs_fpm' || target === 'target_altitude_ft' ? 0 : 1);
+    values[target] = target === 'target_track_deg' ? v % 360 : v; // 359.96° rounds to 360.0: the template wants [0, 360)
+  }
+  return values;
+}
+
+/**
+ * What "Message about this" fills in: {template, recipientName, subject, attachment, values: {path: value}}.
+ * `subject.kind`: 'alert' | 'conflict' | 'notice' | 'guidance' ({kind: 'guidance', alert: AlertView
+ * (or {id, profile, level, counterpart_guided}), guidance: one of its `guidance` items,
+ * counterpart: the other party's name}). Stable: the guidance panel calls it.
+ */
 export function prefillFor(subject) {
   const values = {};
   let template = 'request_to_deconflict';
@@ -276,6 +344,11 @@ export function prefillFor(subject) {
     if (subject.end) values.end = isoMinute(toMs(subject.end));
     attachment = {kind: 'notice', ref: subject.noticeId};
     title = t('Notice %(name)s', {name: subject.noticeName});
+  } else if (subject.kind === 'guidance') {
+    template = 'coordinated_guidance';
+    Object.assign(values, guidanceFields(subject.guidance, subject.alert, subject.status || 'guidance_confirmed'));
+    attachment = {kind: 'alert', ref: String(subject.alert.id)};
+    title = t('Alert %(id)s', {id: subject.alert.id});
   }
   return {template, recipientName: subject.counterpart || null, subject: title, attachment, values};
 }
@@ -304,7 +377,7 @@ export function reasonText(reason) {
 // ------------------------------------------------------------------ panel
 
 export class HotlinePanel {
-  constructor(root, badge, {api, me, onError, onPick = () => {}, showTab = () => {}}) {
+  constructor(root, badge, {api, me, onError, onPick = () => {}, showTab = () => {}, drawer = null}) {
     this.root = root;
     this.badge = badge;
     this.api = api;
@@ -317,8 +390,9 @@ export class HotlinePanel {
     this.messages = new Map(); // thread id -> [message]
     this.recipients = [];
     this.form = null; // {template, replyTo, prefill, values, errors}
-    this.status = '';
-    this.picking = null;
+    this.status = null; // {msgid, params}: translated when shown (a language switch re-renders it)
+    this.picking = null; // {target: field prefix, mode: 'point' | 'circle' | 'polygon'} while drawing
+    this.drawer = drawer; // a MapDrawer (draw.js), or null: then app.js calls pickedPoint on a map click
     this.busy = false;
     this.countdowns = [];
     setInterval(() => this.tick(), 500);
@@ -378,7 +452,7 @@ export class HotlinePanel {
   applyEvent(kind, data) {
     if (kind === 'message' && (data.type === 'message' || data.type === 'message_delivered')) {
       this.upsertMessage(data.message);
-      if (data.type === 'message') this.status = t('new message %(time)s', {time: hms(serverNow())});
+      if (data.type === 'message') this.status = {msgid: N_('new message %(time)s'), params: {time: hms(serverNow())}};
     } else if (data.type === 'ack') {
       const m = this.findMessage(data.message_id);
       if (m) {
@@ -391,14 +465,14 @@ export class HotlinePanel {
         m.escalations = [...m.escalations, {level: data.level, target: data.target, due_at: data.due_at, at: data.at}];
       }
     } else if (data.type === 'incident') {
-      this.status = t('incident %(id)s: %(state)s', {id: String(data.incident_id).slice(0, 8), state: hotlineLabel('values', data.state) || data.state});
+      this.status = {msgid: N_('incident %(id)s: %(state)s'), params: {id: String(data.incident_id).slice(0, 8), state: () => hotlineLabel('values', data.state) || data.state}};
     } else if (data.type === 'channel_state') {
       for (const r of this.recipients) if (r.name === data.other_party) r.state = data.state;
-      this.status = t('channel with %(party)s: %(state)s', {party: data.other_party, state: hotlineLabel('values', data.state) || data.state});
+      this.status = {msgid: N_('channel with %(party)s: %(state)s'), params: {party: data.other_party, state: () => hotlineLabel('values', data.state) || data.state}};
     } else if (data.type === 'comm_check') {
-      this.status = t('communications check %(n)s: answer by %(time)s', {n: data.sequence, time: hms(toMs(data.answer_by))});
+      this.status = {msgid: N_('communications check %(n)s: answer by %(time)s'), params: {n: data.sequence, time: hms(toMs(data.answer_by))}};
     } else if (data.type === 'comm_check_missed') {
-      this.status = t('communications check %(n)s not answered by %(party)s', {n: data.sequence, party: data.party});
+      this.status = {msgid: N_('communications check %(n)s not answered by %(party)s'), params: {n: data.sequence, party: data.party}};
     }
     this.render();
   }
@@ -442,6 +516,14 @@ export class HotlinePanel {
 
   // ---------------------------------------------------------------- rendering
 
+  /** The status line in the current language (labels resolved now, times as they were). */
+  statusText() {
+    if (!this.status) return '';
+    const params = {};
+    for (const [k, v] of Object.entries(this.status.params)) params[k] = typeof v === 'function' ? v() : v;
+    return t(this.status.msgid, params);
+  }
+
   render() {
     const frag = [];
     this.countdowns = [];
@@ -451,9 +533,10 @@ export class HotlinePanel {
         this.form = this.form ? null : {template: null, replyTo: null, prefill: null, errors: {}};
         this.render();
       }}, this.form ? t('Close form') : `✉ ${t('New message')}`),
-      el('span', {class: 'muted small', 'data-testid': 'hotline-status', 'aria-live': 'polite'}, this.status)));
+      el('span', {class: 'muted small', 'data-testid': 'hotline-status', 'aria-live': 'polite'}, this.statusText())));
     if (this.error) frag.push(el('div', {class: 'unavailable', 'data-testid': 'hotline-unavailable'}, this.error));
     if (this.form) frag.push(this.renderForm());
+    else this.stopDrawing(true);
     if (!this.threads.length && !this.error) frag.push(el('div', {class: 'empty'}, t('No hotline threads')));
     const latest = (th) => Math.max(toMs(th.last_message_at) || 0, ...(this.messages.get(th.id) || []).map((m) => toMs(m.created_at)));
     for (const th of [...this.threads].sort((a, b) => latest(b) - latest(a))) {
@@ -477,7 +560,9 @@ export class HotlinePanel {
         const deadline = toMs(m.ack_deadline);
         const cd = el('span', {class: 'ack-countdown', 'data-testid': 'ack-countdown'});
         if (Number.isFinite(deadline) && !m.acks.length) this.countdowns.push({node: cd, deadline});
-        const body = [...r.header, ...r.lines].map((x) => `${x.label}: ${x.value}`).join('\n');
+        // One line per header / field; data (names, ids, references) marked translate="no".
+        const body = [...r.header, ...r.lines].flatMap((x, i) => [i ? '\n' : '', `${x.label}: `,
+          x.data ? el('span', {translate: 'no'}, x.value) : x.value, x.ref ? ' ' : '', x.ref ? el('span', {translate: 'no'}, x.ref) : '']);
         const escal = m.escalations.length ? m.escalations[m.escalations.length - 1] : null;
         const lastAck = m.acks.length ? m.acks[m.acks.length - 1] : null;
         box.append(el('div', {class: `hl-msg ${incoming ? 'incoming' : 'outgoing'} ${needsMyAck ? 'pending' : ''}`,
@@ -491,7 +576,7 @@ export class HotlinePanel {
           escal ? el('span', {class: 'escalated', 'data-testid': 'escalated', title: t('due %(time)s', {time: hms(toMs(escal.due_at))})},
             t('ESCALATED L%(level)s → %(target)s', {level: escal.level, target: hotlineLabel('values', escal.target) || escal.target})) : null,
           cd),
-        el('span', {class: 'body', 'data-testid': 'hotline-body'}, body),
+        el('span', {class: 'body', 'data-testid': 'hotline-body'}, ...body),
         m.free_text ? el('span', {class: 'body muted'}, `${r.freeTextLabel}: `, el('span', {translate: 'no'}, `“${m.free_text}”`)) : null,
         el('div', {class: 'hdr'},
           lastAck ? el('span', {class: 'verified', 'data-testid': 'hotline-acked'},
@@ -541,6 +626,7 @@ export class HotlinePanel {
   /** Open the form prefilled from an alert, a conflict or a notice (see prefillFor). */
   messageAbout(subject) {
     const prefill = prefillFor(subject);
+    this.stopDrawing(true);
     this.form = {template: prefill.template, replyTo: null, prefill, errors: {}};
     this.root.querySelector('.hl-form')?.remove();
     this.showTab();
@@ -548,17 +634,71 @@ export class HotlinePanel {
     this.root.querySelector('.hl-form')?.scrollIntoView({block: 'nearest'});
   }
 
-  /** Map click while picking: fill the position (or area centre) inputs. */
+  /** Map click while picking a point (without a drawer): fill the position (or area centre) inputs. */
   pickedPoint(lat, lon) {
+    const target = this.picking ? this.picking.target : null;
+    this.stopDrawing(false);
+    if (target) this.applyShape(target, {kind: 'point', lat, lon});
+  }
+
+  /** Start picking a point or drawing a circle / area for the inputs under `target` (a field prefix). */
+  startDrawing(target, mode) {
+    this.picking = {target, mode};
+    this.onPick(true);
+    if (this.drawer) {
+      this.drawer.start(mode, (shape) => {
+        this.picking = null;
+        this.onPick(false);
+        this.applyShape(target, shape);
+        this.refreshDrawButtons();
+      }, () => { this.picking = null; this.onPick(false); this.refreshDrawButtons(); });
+    }
+    this.refreshDrawButtons();
+  }
+
+  /** Stop picking / drawing; `clear` also removes the drawn shape from the map. */
+  stopDrawing(clear) {
+    if (this.picking) { this.picking = null; this.onPick(false); }
+    if (this.drawer) { if (this.drawer.active) this.drawer.cancel(); if (clear) this.drawer.clear(); }
+  }
+
+  /**
+   * Write a drawn shape into the form in the wire's units: a point into `<target>.lat_deg` /
+   * `.lon_deg` (degrees, 4 decimals); a circle into `<target>.center.*` and `<target>.radius_nm`
+   * (NM, rounded up to 0.1); a polygon as the circle containing it (polygonCircle).
+   */
+  applyShape(target, shape) {
     const form = this.root.querySelector('.hl-form');
-    const prefix = this.picking;
-    this.picking = null;
-    this.onPick(false);
-    if (!form || !prefix) return;
-    const set = (name, v) => { const input = form.querySelector(`[name="${name}"]`); if (input) input.value = String(v); };
-    set(`${prefix}.lat_deg`, round(lat, 4));
-    set(`${prefix}.lon_deg`, round(lon, 4));
-    for (const b of form.querySelectorAll('.pick-btn')) b.classList.remove('active');
+    if (!form) return;
+    const set = (name, v) => {
+      const input = form.querySelector(`[name="${CSS.escape(name)}"]`);
+      if (!input) return;
+      input.value = String(v);
+      input.classList.remove('invalid');
+      const err = form.querySelector(`[data-error-for="${CSS.escape(name)}"]`);
+      if (err) err.textContent = '';
+    };
+    const point = (prefix, lat, lon) => { set(`${prefix}.lat_deg`, round(lat, 4)); set(`${prefix}.lon_deg`, round(lon, 4)); };
+    if (shape.kind === 'point') {
+      point(form.querySelector(`[name="${CSS.escape(target)}.lat_deg"]`) ? target : `${target}.center`, shape.lat, shape.lon);
+      return;
+    }
+    const circle = shape.kind === 'circle' ? shape : polygonCircle(shape.vertices);
+    point(`${target}.center`, circle.center.lat, circle.center.lon);
+    set(`${target}.radius_nm`, round(circle.radiusNm, 1));
+  }
+
+  /** Mark the active draw button and show how to draw (kept across re-renders). */
+  refreshDrawButtons() {
+    const form = this.root.querySelector('.hl-form');
+    if (!form) return;
+    const p = this.picking;
+    for (const b of form.querySelectorAll('.pick-btn')) {
+      b.classList.toggle('active', Boolean(p) && b.dataset.target === p.target && b.dataset.mode === p.mode);
+    }
+    for (const h of form.querySelectorAll('.draw-hint')) {
+      h.replaceChildren(...(p && h.dataset.target === p.target ? withKeys(t(DRAW_HINTS[p.mode])) : []));
+    }
   }
 
   renderForm() {
@@ -572,6 +712,7 @@ export class HotlinePanel {
     const pre = f.prefill && f.prefill.template === f.template ? f.prefill : null;
     const select = el('select', {name: 'template', 'data-testid': 'hotline-template', onchange: (ev) => {
       const typed = this.captureForm();
+      this.stopDrawing(true);
       f.template = ev.target.value;
       f.errors = {};
       this.root.querySelector('.hl-form').replaceWith(this.renderForm());
@@ -611,16 +752,26 @@ export class HotlinePanel {
         lastTop = field.top;
         const help = HELP[field.top] || (field.type === 'datetime' ? DATETIME_HELP : null);
         const hasPoint = fields.some((x) => x.top === field.top && x.name.endsWith('.lat_deg'));
+        const isArea = hasPoint && fields.some((x) => x.name === `${field.top}.radius_nm`)
+          && fields.some((x) => x.name === `${field.top}.center.lat_deg`);
         const head = el('div', {class: 'full hl-field-head'}, el('b', {}, hotlineLabel('fields', field.top) || field.top),
-          help ? el('span', {class: 'muted small'}, ` ${t(help)}`) : null);
+          help ? el('span', {class: 'muted small'}, ' ', ...withKeys(t(help))) : null);
+        const drawButton = (target, mode, label, testid) => el('button', {type: 'button', class: 'small pick-btn',
+          'data-testid': testid, 'data-target': target, 'data-mode': mode, onclick: () => {
+            if (this.picking && this.picking.target === target && this.picking.mode === mode) this.stopDrawing(false);
+            else this.startDrawing(target, mode);
+            this.refreshDrawButtons();
+          }}, label);
         if (hasPoint) {
           const latName = fields.find((x) => x.top === field.top && x.name.endsWith('.lat_deg')).name;
           const prefix = latName.slice(0, -'.lat_deg'.length);
-          head.append(' ', el('button', {type: 'button', class: 'small pick-btn', 'data-testid': `pick-${prefix}`, onclick: (ev) => {
-            this.picking = prefix;
-            ev.currentTarget.classList.add('active');
-            this.onPick(true);
-          }}, `⌖ ${t('Pick on map')}`));
+          head.append(' ', drawButton(isArea ? field.top : prefix, 'point', `⌖ ${t('Pick on map')}`, `pick-${prefix}`));
+          if (isArea) {
+            head.append(' ', drawButton(field.top, 'circle', `◯ ${t('Draw circle')}`, `draw-circle-${field.top}`),
+              ' ', drawButton(field.top, 'polygon', `⬠ ${t('Draw area')}`, `draw-polygon-${field.top}`));
+          }
+          head.append(el('span', {class: 'draw-hint small', 'data-target': isArea ? field.top : prefix,
+            'data-testid': 'draw-hint', 'aria-live': 'polite'}));
         }
         form.append(head);
       }
@@ -643,6 +794,7 @@ export class HotlinePanel {
     form.append(el('label', {}, t('Free text')), el('textarea', {name: '__free_text', rows: 2, placeholder: t('optional, sent untranslated')}));
     form.append(el('div', {class: 'full'}, el('button', {type: 'submit', 'data-testid': 'hotline-send'}, t('Send')),
       el('span', {class: 'error small', 'data-testid': 'hotline-form-error'})));
+    queueMicrotask(() => this.refreshDrawButtons());
     return form;
   }
 
@@ -691,7 +843,7 @@ export class HotlinePanel {
     if (pre && pre.attachment && pre.template === payload.template) payload.attachment = pre.attachment;
     try {
       const sent = await this.api.post('/v1/hotline/messages', payload);
-      this.status = t('sent %(time)s', {time: hms(serverNow())});
+      this.status = {msgid: N_('sent %(time)s'), params: {time: hms(serverNow())}};
       this.form = null;
       this.upsertMessage(sent, payload.subject || null);
       this.render();
@@ -704,13 +856,13 @@ export class HotlinePanel {
   async ack(msg, answer = 'received') {
     try {
       await this.api.post(`/v1/hotline/messages/${encodeURIComponent(msg.id)}/ack`, {answer});
-      this.status = t('acknowledged %(time)s', {time: hms(serverNow())});
+      this.status = {msgid: N_('acknowledged %(time)s'), params: {time: hms(serverNow())}};
       // The stream's `ack` event updates the message; mark it now for a responsive screen.
       if (!this.isAckedByMe(msg)) msg.acks = [...msg.acks, {party: this.me.party_name, answer, at: new Date(serverNow()).toISOString()}];
       this.render();
     } catch (err) {
       this.onError(`hotline ack: ${err.message}`);
-      this.status = t('ack failed: %(reason)s', {reason: err.message});
+      this.status = {msgid: N_('ack failed: %(reason)s'), params: {reason: err.message}};
       this.render();
     }
   }

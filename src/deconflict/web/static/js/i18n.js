@@ -93,4 +93,5 @@ export const SERVER_VALUES = [
   N_('%(n)s s'), N_('%(n)s min'), N_('%(n)s h'),
   // subjects of threads the broker opens itself (broker/hotline: open_conflict_thread)
   N_('Advisory conflict (opened by the broker)'),
+  N_('Private-mode conflict (opened by the broker)'), // broker/private_relay.py FOUND_SUBJECT
 ];

@@ -5,7 +5,7 @@
 
 // Event kinds the broker sends (deconflict/broker/events.py; `*Event` in /openapi.json). Each frame
 // is `id: N`, `event: <kind>`, `data: <the kind's JSON payload>`; `revoked` ends the stream.
-export const KINDS = ['alert', 'picture', 'conflict', 'message', 'channel', 'notice'];
+export const KINDS = ['alert', 'picture', 'conflict', 'message', 'channel', 'notice', 'key'];
 
 export class LiveStream {
   constructor(key, {onEvent, onStatus, path = '/v1/stream'}) {
