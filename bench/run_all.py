@@ -15,6 +15,7 @@ from pathlib import Path
 
 BENCHMARKS = (
     "tactical_bench.py",
+    "bench_tactical_kernel.py",
     "bench_tactical_scale.py",
     "strategic_bench.py",
     "broker_bench.py",

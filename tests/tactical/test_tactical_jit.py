@@ -8,6 +8,7 @@ the antimeridian, co-located aircraft, identical velocities (parallel tracks) an
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import fields
 
 import numpy as np
@@ -19,7 +20,9 @@ from tactical_strategies import states
 
 from deconflict.errors import InvalidInputError
 from deconflict.tactical import Conflicts, detect_arrays, detect_arrays_numpy, warm_up
-from deconflict.tactical._jit import BAND_FACTOR, detect_pairs
+from deconflict.tactical._jit import ALL_PAIRS_MAX_N, BAND_FACTOR, detect_pairs
+from deconflict.tactical._vertical import VerticalMode, compared_altitudes
+from deconflict.tactical.kernel import detect_arrays_segments
 
 
 def columns(traffic: list[State]) -> list[np.ndarray]:
@@ -52,10 +55,17 @@ def test_compiled_kernel_equals_numpy_oracle(
 ) -> None:
     cols = columns(traffic)
     kw = {"horizontal_nm": h_nm, "vertical_ft": v_ft, "lookahead_s": t_s}
-    assert_same(
-        detect_arrays(*cols, vertical_mode=mode, **kw),
-        detect_arrays_numpy(*cols, vertical_mode=mode, **kw),
-    )
+    fast = detect_arrays(*cols, vertical_mode=mode, **kw)
+    assert_same(fast, detect_arrays_numpy(*cols, vertical_mode=mode, **kw))
+    if len(cols[0]) >= 2:
+        # small snapshots take the all-pairs path; the grid path must agree bit for bit
+        alt, vs = compared_altitudes(cols[2], cols[5], VerticalMode.parse(mode))
+        grid_ij, grid_values, _ = detect_pairs(
+            cols[0], cols[1], alt, cols[3], cols[4], vs, h_nm, v_ft, t_s, BAND_FACTOR, 0
+        )
+        assert np.array_equal(grid_ij, np.stack([fast.i, fast.j]))
+        fast_values = [getattr(fast, f.name) for f in fields(Conflicts)][2:]
+        assert np.array_equal(grid_values, np.stack(fast_values).reshape(9, -1))
 
 
 @pytest.mark.parametrize(
@@ -91,9 +101,11 @@ def test_band_width_does_not_change_the_answer() -> None:
         rng.uniform(-2000.0, 2000.0, n),
     ]
     answers = [
-        detect_pairs(*cols, 5.0, 1000.0, 300.0, factor)[:2] for factor in (1.0, BAND_FACTOR, 50.0)
+        detect_pairs(*cols, 5.0, 1000.0, 300.0, factor, 0)[:2]
+        for factor in (1.0, BAND_FACTOR, 50.0)
     ]
-    assert answers[0][0].shape[1] > 20
+    answers.append(detect_pairs(*cols, 5.0, 1000.0, 300.0, BAND_FACTOR, n)[:2])  # all pairs
+    assert answers[0][0].shape[1] > 20 and n > ALL_PAIRS_MAX_N
     for ij, values in answers[1:]:
         assert np.array_equal(ij, answers[0][0]) and np.array_equal(values, answers[0][1])
 
@@ -110,3 +122,35 @@ def test_no_fallback_and_errors_name_the_field() -> None:
     with pytest.raises(InvalidInputError) as err:
         detect_arrays([0.0], [0.0], [0], [0], [0], [0], lookahead_s=-1)
     assert err.value.field == "lookahead_s"
+
+
+def test_segments_equal_per_snapshot_detection() -> None:
+    """``detect_arrays_segments`` (one compiled call, as replays use) = ``detect_arrays`` per
+    snapshot, for empty, single-aircraft, all-pairs-sized and grid-sized snapshots."""
+    rng = np.random.default_rng(11)
+    sizes = [0, 1, 2, 30, ALL_PAIRS_MAX_N + 1, 0, 250, 5]
+    n = sum(sizes)
+    cols = [
+        rng.uniform(45.0, 45.6, n),
+        rng.uniform(7.0, 7.8, n),
+        1000.0 * rng.integers(300, 304, n) + rng.choice([0.0, 30.0], n),
+        rng.uniform(0.0, 500.0, n),
+        rng.uniform(0.0, 360.0, n),
+        np.where(rng.random(n) < 0.3, rng.uniform(-2000.0, 2000.0, n), 0.0),
+    ]
+    bounds = np.concatenate([[0], np.cumsum(sizes)])
+    for mode in ("strict", "flight-level"):
+        together = detect_arrays_segments(*cols, bounds, vertical_mode=mode)
+        parts = []
+        for start, end in itertools.pairwise(bounds):
+            one = detect_arrays(*(c[start:end] for c in cols), vertical_mode=mode)
+            parts.append((one.i + start, one.j + start, one))
+        assert len(together) == sum(len(p[2]) for p in parts) > 100
+        assert np.array_equal(together.i, np.concatenate([p[0] for p in parts]))
+        assert np.array_equal(together.j, np.concatenate([p[1] for p in parts]))
+        for f in fields(Conflicts)[2:]:
+            expected = np.concatenate([getattr(p[2], f.name) for p in parts])
+            assert np.array_equal(getattr(together, f.name), expected), f.name
+    with pytest.raises(InvalidInputError) as err:
+        detect_arrays_segments(*cols, [0, 5])
+    assert err.value.field == "bounds"

@@ -14,9 +14,23 @@ bound, so each candidate pair lies in the same or in adjacent cells; every unord
 cells is visited once (the cell itself and the 13 "forward" neighbours), so no pair is seen
 twice. ECEF cells work the same at the poles and across the antimeridian.
 
+Layout (session 3): aircraft are radix-sorted by spatial cell; inside a cell, the entries (one
+per aircraft and altitude band its widened range touches) are grouped by band in one flat table
+of ``(cell, band)`` slots, so a neighbour cell is found once per cell pair (not once per band)
+and its band ``k`` is two array reads. A pair is counted in the lowest band both touch (the
+first band of one of them). The scan over a band's entries is branch-free and only records
+hits; each hit then gets a second, tighter necessary test, the minimum distance of the two
+straight ECEF lines over the look-ahead against ``R + margin`` (the bound the cells are built
+on), and the survivors the exact narrow phase at once, on per-aircraft rows in cell order
+(cache-local), so no candidate list is materialised.
+
 Narrow phase: exactly the formulas of ``_narrow.narrow_phase`` (pair frame at the ECEF midpoint,
 open root intervals of the horizontal quadratic and of the vertical line, intersected with
 ``[0, T]``), evaluated per pair in the same operation order.
+
+Shared helpers (stable names, importable by other compiled code, e.g. ``deconflict.daa``):
+``ecef_state``, ``vertical_interval``, ``horizontal_quadratic``, ``horizontal_interval``,
+``cpa_time``, ``clipped_miss_distance_sq``, ``vertical_miss_ft``, ``bearing_deg``.
 
 All functions are compiled with ``cache=True`` (the machine code is kept in ``__pycache__``);
 ``warm_up`` compiles or loads them once, outside any timed region (call it at start-up).
@@ -37,12 +51,19 @@ _VERTICAL_SLACK_FT = 1e-6  # same value as _broad.VERTICAL_SLACK_FT
 _RELATIVE_SPEED_EPS_MPS2 = 1e-12  # same value as _narrow.RELATIVE_SPEED_EPS_MPS2
 _DEG = math.pi / 180.0
 _RAD = 180.0 / math.pi
-BAND_FACTOR = 3.0
-"""Altitude band height of the broad phase in vertical thresholds (3000 ft for 1000 ft), chosen
-by measurement on the benchmark traffic (2, 3, 4 and 6 tried: 3 visits the fewest pairs)."""
+BAND_FACTOR = 12.0
+"""Altitude band height of the broad phase in vertical thresholds (12,000 ft for 1000 ft), chosen
+by measurement on the benchmark traffic (2 to 50 tried, session 3: with the branch-free scan,
+wider bands cost fewer loop starts than the extra pairs they visit; 8 to 24 are within 3 %)."""
+ALL_PAIRS_MAX_N = 48
+"""Snapshots of up to this many aircraft test every pair without building the grid (measured:
+the grid's allocations cost more than the pairs below about this size)."""
+_N_STATE = 10  # per aircraft: x, y, z (m), vx, vy, vz (m/s), alt (ft), vs (ft/min), lat, lon (deg)
 _N_FLOAT = 9  # t_in, t_out, t_cpa, hmd, vmd, range, vertical, bearing, reverse bearing
 _MAX_ENTRIES_PER_AIRCRAFT = 4  # average band entries per aircraft before bands are widened
-_MAX_BANDS = 4096  # altitude bands before they are widened (cell keys stay far below 2**63)
+_MAX_SLOTS_PER_AIRCRAFT = 8  # average (cell, band) slots per aircraft before bands are widened
+_MAX_BANDS = 4096  # altitude bands before they are widened
+_RADIX_BITS = 16  # widest digit of the radix sort (65,536 buckets)
 
 
 @nb.njit(cache=True, nogil=True)
@@ -56,7 +77,142 @@ def first_nonfinite(columns: tuple[np.ndarray, ...]) -> tuple[int, int]:  # prag
     return -1, -1
 
 
-@nb.njit(cache=True, nogil=True, inline="always")
+# --- shared per-aircraft and per-pair helpers (stable names) ---------------------------------
+
+
+@nb.njit(cache=True, nogil=True)
+def ecef_state(
+    lat_deg: float, lon_deg: float, gs_kt: float, track_deg: float
+) -> tuple[float, float, float, float, float, float]:  # pragma: no cover
+    """ECEF surface position (m) and ground velocity (m/s) of one aircraft.
+
+    ``(x, y, z, vx, vy, vz)`` exactly as ``_geometry.kinematics`` (WGS84 ellipsoid surface,
+    ground speed ``gs_kt`` kt along true track ``track_deg`` deg in the local east-north frame).
+    """
+    lat = lat_deg * _DEG
+    lon = lon_deg * _DEG
+    sin_lat = math.sin(lat)
+    cos_lat = math.cos(lat)
+    sin_lon = math.sin(lon)
+    cos_lon = math.cos(lon)
+    prime_vertical_m = WGS84_A_M / math.sqrt(1.0 - WGS84_E2 * sin_lat * sin_lat)
+    r_xy = prime_vertical_m * cos_lat
+    track = track_deg * _DEG
+    speed_mps = gs_kt * MPS_PER_KT
+    v_east = speed_mps * math.sin(track)
+    v_north = speed_mps * math.cos(track)
+    v_up_north = v_north * sin_lat
+    return (
+        r_xy * cos_lon,
+        r_xy * sin_lon,
+        prime_vertical_m * (1.0 - WGS84_E2) * sin_lat,
+        -v_east * sin_lon - v_up_north * cos_lon,
+        v_east * cos_lon - v_up_north * sin_lon,
+        v_north * cos_lat,
+    )
+
+
+@nb.njit(cache=True, nogil=True)
+def vertical_interval(
+    dz_ft: float, dvs_fpm: float, vertical_ft: float
+) -> tuple[float, float]:  # pragma: no cover
+    """Open interval of times (s) when ``|dz_ft + dvs_fpm t / 60| < vertical_ft``.
+
+    ``(-inf, inf)`` for a constant vertical distance below the threshold, an empty interval
+    ``(inf, -inf)`` for one at or above it (as ``_narrow.vertical_interval``).
+    """
+    if dvs_fpm != 0.0:
+        t_a = 60.0 * (-vertical_ft - dz_ft) / dvs_fpm
+        t_b = 60.0 * (vertical_ft - dz_ft) / dvs_fpm
+        return min(t_a, t_b), max(t_a, t_b)
+    if abs(dz_ft) < vertical_ft:
+        return -np.inf, np.inf
+    return np.inf, -np.inf
+
+
+@nb.njit(cache=True, nogil=True)
+def horizontal_quadratic(
+    xi: float,
+    yi: float,
+    zi: float,
+    xj: float,
+    yj: float,
+    zj: float,
+    wx: float,
+    wy: float,
+    wz: float,
+) -> tuple[float, float, float, float, float, float]:  # pragma: no cover
+    """Horizontal relative motion of ``j`` seen from ``i`` in the pair frame at the ECEF midpoint.
+
+    ``(x, y, z)`` are the two ECEF surface positions (m), ``w`` the relative ECEF velocity
+    ``v_j - v_i`` (m/s). Returns ``(qa, qb, c0, dx, dy, dz)``: the squared horizontal distance is
+    ``c0 + 2 qb t + qa t^2`` (m^2, ``t`` in s), and ``d = p_j - p_i`` the ECEF chord (m).
+    """
+    dx = xj - xi
+    dy = yj - yi
+    dz = zj - zi
+    ux = xj + xi
+    uy = yj + yi
+    uz = (zj + zi) / (1.0 - WGS84_E2)
+    norm = math.sqrt(ux * ux + uy * uy + uz * uz)
+    if not norm > 0.0:
+        norm = 1.0
+    ux /= norm
+    uy /= norm
+    uz /= norm
+    d_up = dx * ux + dy * uy + dz * uz
+    w_up = wx * ux + wy * uy + wz * uz
+    hx = dx - d_up * ux
+    hy = dy - d_up * uy
+    hz = dz - d_up * uz
+    gx = wx - w_up * ux
+    gy = wy - w_up * uy
+    gz = wz - w_up * uz
+    qa = gx * gx + gy * gy + gz * gz
+    qb = hx * gx + hy * gy + hz * gz
+    c0 = hx * hx + hy * hy + hz * hz
+    return qa, qb, c0, dx, dy, dz
+
+
+@nb.njit(cache=True, nogil=True)
+def horizontal_interval(
+    qa: float, qb: float, c0: float, radius_m: float
+) -> tuple[float, float]:  # pragma: no cover
+    """Open interval of times (s) when ``c0 + 2 qb t + qa t^2 < radius_m^2``.
+
+    Numerically stable roots; ``(-inf, inf)`` for no relative motion inside the radius, an
+    empty ``(inf, -inf)`` otherwise (as ``_narrow.narrow_phase``).
+    """
+    qc = c0 - radius_m * radius_m
+    moving = qa > _RELATIVE_SPEED_EPS_MPS2
+    disc = qb * qb - qa * qc
+    if moving and disc > 0.0:
+        sq = math.sqrt(disc)
+        q = -(qb + sq) if qb >= 0.0 else sq - qb
+        r1 = q / qa
+        r2 = qc / q
+        return min(r1, r2), max(r1, r2)
+    if (not moving) and qc < 0.0:
+        return -np.inf, np.inf
+    return np.inf, -np.inf
+
+
+@nb.njit(cache=True, nogil=True)
+def cpa_time(qa: float, qb: float) -> float:  # pragma: no cover
+    """Time (s) of the unbounded horizontal closest approach; 0 when not closing."""
+    return -qb / qa if (qa > _RELATIVE_SPEED_EPS_MPS2 and qb < 0.0) else 0.0
+
+
+@nb.njit(cache=True, nogil=True)
+def clipped_miss_distance_sq(
+    qa: float, qb: float, c0: float, t_cpa: float, t_end: float
+) -> float:  # pragma: no cover
+    """Squared horizontal distance (m^2) at ``min(t_cpa, t_end)``."""
+    t_clip = min(t_cpa, t_end)
+    return max(c0 + t_clip * (2.0 * qb + qa * t_clip), 0.0)
+
+
+@nb.njit(cache=True, nogil=True)
 def _sign(v: float) -> float:  # pragma: no cover
     if v > 0.0:
         return 1.0
@@ -65,11 +221,18 @@ def _sign(v: float) -> float:  # pragma: no cover
     return v
 
 
-@nb.njit(cache=True, nogil=True, inline="always")
-def _bearing(
+@nb.njit(cache=True, nogil=True)
+def vertical_miss_ft(dz_ft: float, dvs_fpm: float, t_end: float) -> float:  # pragma: no cover
+    """Smallest ``|dz_ft + dvs_fpm t / 60|`` over ``[0, t_end]`` s, feet."""
+    end = dz_ft + dvs_fpm * (t_end / 60.0)
+    return 0.0 if _sign(dz_ft) * _sign(end) <= 0.0 else min(abs(dz_ft), abs(end))
+
+
+@nb.njit(cache=True, nogil=True)
+def bearing_deg(
     lat_deg: float, lon_deg: float, dx: float, dy: float, dz: float
 ) -> float:  # pragma: no cover
-    """``_geometry.bearing_deg`` for one chord."""
+    """``_geometry.bearing_deg`` for one ECEF chord ``d`` (m): degrees in ``[0, 360)``."""
     lat = lat_deg * _DEG
     lon = lon_deg * _DEG
     sin_lat = math.sin(lat)
@@ -84,17 +247,215 @@ def _bearing(
     return out
 
 
+# --- the detector ------------------------------------------------------------------------------
+
+
 @nb.njit(cache=True, nogil=True)
-def _grow(
-    cand_a: np.ndarray, cand_b: np.ndarray, used: int, need: int
+def _argsort_keys(keys: np.ndarray, max_key: int) -> np.ndarray:  # pragma: no cover
+    """Stable permutation sorting non-negative int64 ``keys`` (all ``<= max_key``).
+
+    LSD radix sort (one to four passes) when the buckets are not much more than the keys,
+    else numba's merge sort.
+    """
+    n = keys.shape[0]
+    total_bits = 0
+    while (max_key >> total_bits) > 0:
+        total_bits += 1
+    passes = max(1, (total_bits + _RADIX_BITS - 1) // _RADIX_BITS)
+    bits = max(1, (total_bits + passes - 1) // passes)
+    if (1 << bits) > 4 * n + 256:
+        return np.argsort(keys, kind="mergesort")
+    size = 1 << bits
+    mask = size - 1
+    order = np.arange(n)
+    sorted_keys = keys.copy()
+    tmp_order = np.empty(n, dtype=np.int64)
+    tmp_keys = np.empty(n, dtype=np.int64)
+    count = np.empty(size + 1, dtype=np.int64)
+    shift = 0
+    for _ in range(passes):
+        count[:] = 0
+        for r in range(n):
+            count[((sorted_keys[r] >> shift) & mask) + 1] += 1
+        for d in range(size):
+            count[d + 1] += count[d]
+        for r in range(n):
+            d = (sorted_keys[r] >> shift) & mask
+            dst = count[d]
+            count[d] = dst + 1
+            tmp_order[dst] = order[r]
+            tmp_keys[dst] = sorted_keys[r]
+        order, tmp_order = tmp_order, order
+        sorted_keys, tmp_keys = tmp_keys, sorted_keys
+        shift += bits
+    return order
+
+
+@nb.njit(cache=True, nogil=True)
+def _grow_out(
+    out_ij: np.ndarray, out_v: np.ndarray, count: int
 ) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover
-    """Candidate buffers with room for at least ``need`` pairs (the first ``used`` kept)."""
-    size = max(2 * cand_a.shape[0], need)
-    new_a = np.empty(size, dtype=np.int64)
-    new_b = np.empty(size, dtype=np.int64)
-    new_a[:used] = cand_a[:used]
-    new_b[:used] = cand_b[:used]
-    return new_a, new_b
+    """Result buffers of twice the capacity, the first ``count`` rows kept."""
+    cap = 2 * out_ij.shape[0]
+    grown_ij = np.empty((cap, 2), dtype=np.int64)
+    grown_v = np.empty((cap, _N_FLOAT))
+    grown_ij[:count] = out_ij[:count]
+    grown_v[:count] = out_v[:count]
+    return grown_ij, grown_v
+
+
+@nb.njit(cache=True, nogil=True)
+def _lines_may_meet(
+    dx: float, dy: float, dz: float, wx: float, wy: float, wz: float, half: float, limit_sq: float
+) -> bool:  # pragma: no cover
+    """Whether ``|d + w tau|^2 < limit_sq`` for some ``tau`` in ``[-half, half]`` (no division)."""
+    ww = wx * wx + wy * wy + wz * wz
+    dw = dx * wx + dy * wy + dz * wz
+    dd = dx * dx + dy * dy + dz * dz
+    if ww * half <= abs(dw):  # closest at an end (or no relative motion)
+        return dd - 2.0 * abs(dw) * half + ww * half * half < limit_sq
+    return dd * ww - dw * dw < limit_sq * ww
+
+
+@nb.njit(cache=True, nogil=True)
+def _exact_pair(  # pragma: no cover
+    st: np.ndarray,
+    i: int,
+    j: int,
+    row_i: int,
+    row_j: int,
+    radius_m: float,
+    vertical_ft: float,
+    t_end: float,
+    out_ij: np.ndarray,
+    out_v: np.ndarray,
+    count: int,
+) -> bool:
+    """The exact narrow phase of rows ``i``, ``j`` of ``st`` (``_N_STATE`` columns); on a conflict
+    writes ``(row_i, row_j)`` and the values into row ``count`` of the outputs and returns True.
+
+    Same formulas in the same order as ``_narrow.narrow_phase`` (``i`` first in input order).
+    """
+    dz_ft = st[j, 6] - st[i, 6]
+    dvs = st[j, 7] - st[i, 7]
+    v_lo, v_hi = vertical_interval(dz_ft, dvs, vertical_ft)
+    if not (v_lo < v_hi and v_lo < t_end and v_hi > 0.0):
+        return False
+    qa, qb, c0, dx, dy, dz = horizontal_quadratic(
+        st[i, 0],
+        st[i, 1],
+        st[i, 2],
+        st[j, 0],
+        st[j, 1],
+        st[j, 2],
+        st[j, 3] - st[i, 3],
+        st[j, 4] - st[i, 4],
+        st[j, 5] - st[i, 5],
+    )
+    h_lo, h_hi = horizontal_interval(qa, qb, c0, radius_m)
+    t_lo = max(h_lo, v_lo)
+    t_hi = min(h_hi, v_hi)
+    if not (t_lo < t_hi and t_lo < t_end and t_hi > 0.0):
+        return False
+    t_cpa = cpa_time(qa, qb)
+    hmd_sq = clipped_miss_distance_sq(qa, qb, c0, t_cpa, t_end)
+    out_ij[count, 0] = row_i
+    out_ij[count, 1] = row_j
+    out_v[count, 0] = max(t_lo, 0.0)
+    out_v[count, 1] = min(t_hi, t_end)
+    out_v[count, 2] = t_cpa
+    out_v[count, 3] = math.sqrt(hmd_sq) / M_PER_NM
+    out_v[count, 4] = vertical_miss_ft(dz_ft, dvs, t_end)
+    out_v[count, 5] = math.sqrt(c0) / M_PER_NM
+    out_v[count, 6] = abs(dz_ft)
+    out_v[count, 7] = bearing_deg(st[i, 8], st[i, 9], dx, dy, dz)
+    out_v[count, 8] = bearing_deg(st[j, 8], st[j, 9], -dx, -dy, -dz)
+    return True
+
+
+@nb.njit(cache=True, nogil=True)
+def _columns_out(
+    out_ij: np.ndarray, out_v: np.ndarray, final: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover
+    """``(2, m)`` pairs and ``(9, m)`` values in the order ``final`` of the result rows."""
+    count = final.shape[0]
+    ij = np.empty((2, count), dtype=np.int64)
+    values = np.empty((_N_FLOAT, count))
+    for k in range(count):
+        src = final[k]
+        ij[0, k] = out_ij[src, 0]
+        ij[1, k] = out_ij[src, 1]
+        for f in range(_N_FLOAT):
+            values[f, k] = out_v[src, f]
+    return ij, values
+
+
+@nb.njit(cache=True, nogil=True)
+def _detect_all_pairs(  # pragma: no cover
+    lat_deg: np.ndarray,
+    lon_deg: np.ndarray,
+    alt_ft: np.ndarray,
+    gs_kt: np.ndarray,
+    track_deg: np.ndarray,
+    vs_fpm: np.ndarray,
+    horizontal_nm: float,
+    vertical_ft: float,
+    lookahead_s: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``detect_pairs`` for a few aircraft: every pair, no grid (far fewer allocations)."""
+    n = lat_deg.shape[0]
+    t_end = lookahead_s
+    half = 0.5 * t_end
+    st = np.empty((n, _N_STATE))
+    max_speed = 0.0
+    for k in range(n):
+        xk, yk, zk, vxk, vyk, vzk = ecef_state(lat_deg[k], lon_deg[k], gs_kt[k], track_deg[k])
+        st[k, 0] = xk
+        st[k, 1] = yk
+        st[k, 2] = zk
+        st[k, 3] = vxk
+        st[k, 4] = vyk
+        st[k, 5] = vzk
+        st[k, 6] = alt_ft[k]
+        st[k, 7] = vs_fpm[k]
+        st[k, 8] = lat_deg[k]
+        st[k, 9] = lon_deg[k]
+        max_speed = max(max_speed, math.sqrt(vxk * vxk + vyk * vyk + vzk * vzk))
+    radius_m = horizontal_nm * M_PER_NM
+    reach_m = 2.0 * radius_m + 2.0 * max_speed * t_end
+    theta = min(0.5 * reach_m / _EARTH_MIN_RADIUS_M, 1.0)
+    base_m = radius_m + 2.0 * max_speed * t_end * theta + _MARGIN_M
+    line_sq = (base_m + 1.0) * (base_m + 1.0)
+    widen = 0.5 * vertical_ft + _VERTICAL_SLACK_FT
+    out_ij = np.empty((n + 16, 2), dtype=np.int64)
+    out_v = np.empty((n + 16, _N_FLOAT))
+    count = 0
+    tested = 0
+    for i in range(n):
+        zi = st[i, 6] + st[i, 7] * (t_end / 60.0)
+        i_lo = min(st[i, 6], zi) - widen
+        i_hi = max(st[i, 6], zi) + widen
+        for j in range(i + 1, n):
+            zj = st[j, 6] + st[j, 7] * (t_end / 60.0)
+            if not (min(st[j, 6], zj) - widen < i_hi and i_lo < max(st[j, 6], zj) + widen):
+                continue
+            # midpoint chord and relative velocity (the grid path's broad-phase bound)
+            wx = st[j, 3] - st[i, 3]
+            wy = st[j, 4] - st[i, 4]
+            wz = st[j, 5] - st[i, 5]
+            dx = st[j, 0] - st[i, 0] + wx * half
+            dy = st[j, 1] - st[i, 1] + wy * half
+            dz = st[j, 2] - st[i, 2] + wz * half
+            if not _lines_may_meet(dx, dy, dz, wx, wy, wz, half, line_sq):
+                continue
+            tested += 1
+            if count == out_ij.shape[0]:
+                out_ij, out_v = _grow_out(out_ij, out_v, count)
+            if _exact_pair(st, i, j, i, j, radius_m, vertical_ft, t_end, out_ij, out_v, count):
+                count += 1
+    ij, values = _columns_out(out_ij, out_v, np.arange(count))
+    stats = np.array([n * (n - 1) // 2, tested], dtype=np.int64)
+    return ij, values, stats
 
 
 @nb.njit(cache=True, nogil=True)
@@ -109,50 +470,50 @@ def detect_pairs(  # pragma: no cover
     vertical_ft: float,
     lookahead_s: float,
     band_factor: float,
+    all_pairs_max_n: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Conflicting pairs ``(i, j)`` (``i < j``, sorted), their values and the candidate count.
+    """Conflicting pairs ``(i, j)`` (``i < j``, sorted), their values and the visit counts.
 
     Returns ``(ij, values, stats)``: ``ij`` int64 ``(2, m)``; ``values`` float64 ``(9, m)`` with
     rows t_in_s, t_out_s, t_cpa_s, hmd_nm, vmd_ft, range_nm, vertical_ft, bearing_deg,
     reverse_bearing_deg; ``stats`` int64 ``[pairs visited, candidates tested exactly]``.
     ``alt_ft`` and ``vs_fpm`` are the compared altitudes and rates (see ``_vertical``);
     ``band_factor`` is the altitude band height in vertical thresholds (``BAND_FACTOR``; any
-    value gives the same answer, it only trades band entries against visited pairs).
+    value gives the same answer, it only trades band entries against visited pairs). Up to
+    ``all_pairs_max_n`` aircraft every pair is tested without a grid (``ALL_PAIRS_MAX_N``; the
+    same answer again, with fewer allocations for small snapshots).
     """
     n = lat_deg.shape[0]
+    if n <= all_pairs_max_n:
+        return _detect_all_pairs(
+            lat_deg,
+            lon_deg,
+            alt_ft,
+            gs_kt,
+            track_deg,
+            vs_fpm,
+            horizontal_nm,
+            vertical_ft,
+            lookahead_s,
+        )
     t_end = lookahead_s
     half = 0.5 * t_end
-    # --- kinematics (as _geometry.kinematics) --------------------------------------------
-    x = np.empty(n)
-    y = np.empty(n)
-    z = np.empty(n)
-    vx = np.empty(n)
-    vy = np.empty(n)
-    vz = np.empty(n)
-    speed = np.empty(n)
+    # --- kinematics (as _geometry.kinematics), in input order --------------------------------
+    state = np.empty((n, _N_STATE))  # x, y, z, vx, vy, vz, alt, vs, lat, lon per aircraft
     max_speed = 0.0
     for k in range(n):
-        lat = lat_deg[k] * _DEG
-        lon = lon_deg[k] * _DEG
-        sin_lat = math.sin(lat)
-        cos_lat = math.cos(lat)
-        sin_lon = math.sin(lon)
-        cos_lon = math.cos(lon)
-        prime_vertical_m = WGS84_A_M / math.sqrt(1.0 - WGS84_E2 * sin_lat * sin_lat)
-        r_xy = prime_vertical_m * cos_lat
-        track = track_deg[k] * _DEG
-        speed_mps = gs_kt[k] * MPS_PER_KT
-        v_east = speed_mps * math.sin(track)
-        v_north = speed_mps * math.cos(track)
-        v_up_north = v_north * sin_lat
-        x[k] = r_xy * cos_lon
-        y[k] = r_xy * sin_lon
-        z[k] = prime_vertical_m * (1.0 - WGS84_E2) * sin_lat
-        vx[k] = -v_east * sin_lon - v_up_north * cos_lon
-        vy[k] = v_east * cos_lon - v_up_north * sin_lon
-        vz[k] = v_north * cos_lat
-        s = math.sqrt(vx[k] ** 2 + vy[k] ** 2 + vz[k] ** 2)
-        speed[k] = s
+        xk, yk, zk, vxk, vyk, vzk = ecef_state(lat_deg[k], lon_deg[k], gs_kt[k], track_deg[k])
+        state[k, 0] = xk
+        state[k, 1] = yk
+        state[k, 2] = zk
+        state[k, 3] = vxk
+        state[k, 4] = vyk
+        state[k, 5] = vzk
+        state[k, 6] = alt_ft[k]
+        state[k, 7] = vs_fpm[k]
+        state[k, 8] = lat_deg[k]
+        state[k, 9] = lon_deg[k]
+        s = math.sqrt(vxk * vxk + vyk * vyk + vzk * vzk)
         if s > max_speed:
             max_speed = s
     radius_m = horizontal_nm * M_PER_NM
@@ -160,98 +521,136 @@ def detect_pairs(  # pragma: no cover
     theta = min(0.5 * reach_m / _EARTH_MIN_RADIUS_M, 1.0)
     base_m = radius_m + 2.0 * max_speed * t_end * theta + _MARGIN_M
     cell_m = (base_m + max_speed * t_end) * (1.0 + 1e-9) + 1.0
-    # --- midpoint positions, altitude ranges, spatial cell keys ---------------------------
-    px = np.empty(n)
-    py = np.empty(n)
-    pz = np.empty(n)
-    lo = np.empty(n)
-    hi = np.empty(n)
-    widen = 0.5 * vertical_ft + _VERTICAL_SLACK_FT
+    # --- midpoint positions and spatial cell keys ---------------------------------------------
+    x0 = np.inf
+    y0 = np.inf
+    z0 = np.inf
+    x1 = -np.inf
+    y1 = -np.inf
+    z1 = -np.inf
     for k in range(n):
-        px[k] = x[k] + vx[k] * half
-        py[k] = y[k] + vy[k] * half
-        pz[k] = z[k] + vz[k] * half
-        z0 = alt_ft[k]
-        z1 = alt_ft[k] + vs_fpm[k] * (t_end / 60.0)
-        lo[k] = min(z0, z1) - widen
-        hi[k] = max(z0, z1) + widen
-    x0 = px.min()
-    y0 = py.min()
-    z0c = pz.min()
-    nx = int((px.max() - x0) / cell_m) + 3
-    ny = int((py.max() - y0) / cell_m) + 3
-    nz = int((pz.max() - z0c) / cell_m) + 3
+        px = state[k, 0] + state[k, 3] * half
+        py = state[k, 1] + state[k, 4] * half
+        pz = state[k, 2] + state[k, 5] * half
+        x0 = min(x0, px)
+        y0 = min(y0, py)
+        z0 = min(z0, pz)
+        x1 = max(x1, px)
+        y1 = max(y1, py)
+        z1 = max(z1, pz)
+    nx = int((x1 - x0) / cell_m) + 3
+    ny = int((y1 - y0) / cell_m) + 3
+    nz = int((z1 - z0) / cell_m) + 3
     keys = np.empty(n, dtype=np.int64)
     for k in range(n):
-        cx = int((px[k] - x0) / cell_m) + 1
-        cy = int((py[k] - y0) / cell_m) + 1
-        cz = int((pz[k] - z0c) / cell_m) + 1
+        cx = int((state[k, 0] + state[k, 3] * half - x0) / cell_m) + 1
+        cy = int((state[k, 1] + state[k, 4] * half - y0) / cell_m) + 1
+        cz = int((state[k, 2] + state[k, 5] * half - z0) / cell_m) + 1
         keys[k] = (cx * ny + cy) * nz + cz
-    order = np.argsort(keys)
-    # --- altitude bands: one entry per (aircraft, band its widened range touches) ----------
+    order = _argsort_keys(keys, nx * ny * nz - 1)
+    # --- per-aircraft arrays in cell order ("ranks") -------------------------------------------
+    st = np.empty((n, _N_STATE))  # ``state`` rows in cell order
+    s_lo = np.empty(n)
+    s_hi = np.empty(n)
+    cell_of = np.empty(n, dtype=np.int64)
+    cell_key = np.empty(n, dtype=np.int64)
+    cell_start = np.empty(n + 1, dtype=np.int64)
+    widen = 0.5 * vertical_ft + _VERTICAL_SLACK_FT
+    n_cells = 0
+    lo_min = np.inf
+    hi_max = -np.inf
+    for r in range(n):
+        k = order[r]
+        for f in range(_N_STATE):
+            st[r, f] = state[k, f]
+        za = st[r, 6]
+        zb = za + st[r, 7] * (t_end / 60.0)
+        s_lo[r] = min(za, zb) - widen
+        s_hi[r] = max(za, zb) + widen
+        lo_min = min(lo_min, s_lo[r])
+        hi_max = max(hi_max, s_hi[r])
+        if r == 0 or keys[k] != cell_key[n_cells - 1]:
+            cell_key[n_cells] = keys[k]
+            cell_start[n_cells] = r
+            n_cells += 1
+        cell_of[r] = n_cells - 1
+    cell_start[n_cells] = n
+    # --- altitude bands: one entry per (aircraft, band its widened range touches) ------------
     band_ft = band_factor * vertical_ft
-    lo_min = lo.min()
-    hi_max = hi.max()
+    first = np.empty(n, dtype=np.int64)
+    last = np.empty(n, dtype=np.int64)
+    cell_bmin = np.empty(n_cells, dtype=np.int64)
+    cell_bmax = np.empty(n_cells, dtype=np.int64)
     while True:
         band_lo = math.floor(lo_min / band_ft)
         span = int(math.floor(hi_max / band_ft) - band_lo) + 1
         total = 0
-        for k in range(n):
-            total += int(math.floor(hi[k] / band_ft) - math.floor(lo[k] / band_ft)) + 1
-        if total <= _MAX_ENTRIES_PER_AIRCRAFT * n and span <= _MAX_BANDS:
-            break
+        slots = 0
+        if span <= _MAX_BANDS:
+            for c in range(n_cells):
+                b_min = span
+                b_max = -1
+                for r in range(cell_start[c], cell_start[c + 1]):
+                    f = int(math.floor(s_lo[r] / band_ft) - band_lo)
+                    g = int(math.floor(s_hi[r] / band_ft) - band_lo)
+                    first[r] = f
+                    last[r] = g
+                    total += g - f + 1
+                    b_min = min(b_min, f)
+                    b_max = max(b_max, g)
+                cell_bmin[c] = b_min
+                cell_bmax[c] = b_max
+                slots += b_max - b_min + 1
+            if total <= _MAX_ENTRIES_PER_AIRCRAFT * n and slots <= _MAX_SLOTS_PER_AIRCRAFT * n + 64:
+                break
         band_ft *= 2.0
-    band_size = np.zeros(span + 1, dtype=np.int64)
-    first = np.empty(n, dtype=np.int64)
-    last = np.empty(n, dtype=np.int64)
+    # flat (cell, band) slot table: cell c's band b is slot row_base[c] + b - cell_bmin[c]
+    row_base = np.empty(n_cells + 1, dtype=np.int64)
+    row_base[0] = 0
+    for c in range(n_cells):
+        row_base[c + 1] = row_base[c] + cell_bmax[c] - cell_bmin[c] + 1
+    slot_start = np.zeros(slots + 1, dtype=np.int64)
     for r in range(n):
-        k = order[r]
-        first[r] = int(math.floor(lo[k] / band_ft) - band_lo)
-        last[r] = int(math.floor(hi[k] / band_ft) - band_lo)
+        c = cell_of[r]
+        base = row_base[c] - cell_bmin[c] + 1
         for band in range(first[r], last[r] + 1):
-            band_size[band + 1] += 1
-    for band in range(span):
-        band_size[band + 1] += band_size[band]
-    # counting sort by band, stable: within a band, entries stay in spatial key order
-    fill = band_size[:span].copy()
+            slot_start[base + band] += 1
+    for s in range(slots):
+        slot_start[s + 1] += slot_start[s]
+    fill = slot_start[:slots].copy()
     e_rank = np.empty(total, dtype=np.int64)
-    e_key = np.empty(total, dtype=np.int64)
     e_first = np.empty(total, dtype=np.bool_)
-    block = nx * ny * nz
     for r in range(n):
-        key = keys[order[r]]
+        c = cell_of[r]
+        base = row_base[c] - cell_bmin[c]
         for band in range(first[r], last[r] + 1):
-            e = fill[band]
-            fill[band] += 1
+            e = fill[base + band]
+            fill[base + band] = e + 1
             e_rank[e] = r
-            e_key[e] = band * block + key
             e_first[e] = band == first[r]
     # per-entry copies in entry order (sequential access in the hot loop)
     qx = np.empty(total)
     qy = np.empty(total)
     qz = np.empty(total)
     qs = np.empty(total)
+    qvx = np.empty(total)
+    qvy = np.empty(total)
+    qvz = np.empty(total)
     qlo = np.empty(total)
     qhi = np.empty(total)
     for e in range(total):
-        k = order[e_rank[e]]
-        qx[e] = px[k]
-        qy[e] = py[k]
-        qz[e] = pz[k]
-        qs[e] = speed[k]
-        qlo[e] = lo[k]
-        qhi[e] = hi[k]
-    cell_key = np.empty(total, dtype=np.int64)
-    cell_start = np.empty(total + 1, dtype=np.int64)
-    n_cells = 0
-    for e in range(total):
-        if e == 0 or e_key[e] != e_key[e - 1]:
-            cell_key[n_cells] = e_key[e]
-            cell_start[n_cells] = e
-            n_cells += 1
-    cell_start[n_cells] = total
+        r = e_rank[e]
+        qx[e] = st[r, 0] + st[r, 3] * half
+        qy[e] = st[r, 1] + st[r, 4] * half
+        qz[e] = st[r, 2] + st[r, 5] * half
+        qs[e] = math.sqrt(st[r, 3] ** 2 + st[r, 4] ** 2 + st[r, 5] ** 2) * half
+        qvx[e] = st[r, 3]
+        qvy[e] = st[r, 4]
+        qvz[e] = st[r, 5]
+        qlo[e] = s_lo[r]
+        qhi[e] = s_hi[r]
     # the 13 forward neighbour offsets (lexicographically positive), ascending; the padding
-    # of one cell on every side keeps neighbours inside the band's block of keys
+    # of one cell on every side keeps neighbours inside the grid
     offsets = np.empty(13, dtype=np.int64)
     m = 0
     for ddx in range(-1, 2):
@@ -263,18 +662,25 @@ def detect_pairs(  # pragma: no cover
                     m += 1
     offsets.sort()
     pointer = np.zeros(13, dtype=np.int64)
-    # --- candidate pairs (as ranks in spatial order) -----------------------------------------
-    cand_a = np.empty(4 * n + 64, dtype=np.int64)
-    cand_b = np.empty(4 * n + 64, dtype=np.int64)
+    # --- broad phase with the exact narrow phase on every hit -------------------------------
+    cap = n // 4 + 64
+    out_ij = np.empty((cap, 2), dtype=np.int64)
+    out_v = np.empty((cap, _N_FLOAT))
+    count = 0
     visited = 0
     tested = 0
-    r2 = radius_m * radius_m
+    line_sq = (base_m + 1.0) * (base_m + 1.0)
+    max_slot = 1
+    for sl in range(slots):
+        max_slot = max(max_slot, slot_start[sl + 1] - slot_start[sl])
+    hits = np.empty(max_slot, dtype=np.int64)
     for c in range(n_cells):
-        a0 = cell_start[c]
-        a1 = cell_start[c + 1]
+        c_min = cell_bmin[c]
+        c_max = cell_bmax[c]
+        c_base = row_base[c] - c_min
         for nb_index in range(14):
             if nb_index == 0:
-                b_cell = c
+                d = c
             else:
                 target = cell_key[c] + offsets[nb_index - 1]
                 p = pointer[nb_index - 1]
@@ -283,157 +689,141 @@ def detect_pairs(  # pragma: no cover
                 pointer[nb_index - 1] = p
                 if p >= n_cells or cell_key[p] != target:
                     continue
-                b_cell = p
-            b0 = cell_start[b_cell]
-            b1 = cell_start[b_cell + 1]
-            need = tested + (a1 - a0) * (b1 - b0)
-            if need > cand_a.shape[0]:
-                cand_a, cand_b = _grow(cand_a, cand_b, tested, need)
-            for a in range(a0, a1):
-                b_first = a + 1 if nb_index == 0 else b0
-                visited += b1 - b_first
-                ax = qx[a]
-                ay = qy[a]
-                az = qz[a]
-                a_lo = qlo[a]
-                a_hi = qhi[a]
-                a_is_first = e_first[a]
-                a_lim = base_m + qs[a] * half
-                for b in range(b_first, b1):
-                    ddx = qx[b] - ax
-                    ddy = qy[b] - ay
-                    ddz = qz[b] - az
-                    lim = a_lim + qs[b] * half
-                    close = (ddx * ddx + ddy * ddy + ddz * ddz) < lim * lim
-                    # counted once: in the lowest band both touch (the first band of one)
-                    if close & (a_lo < qhi[b]) & (qlo[b] < a_hi) & (a_is_first | e_first[b]):
-                        cand_a[tested] = e_rank[a]
-                        cand_b[tested] = e_rank[b]
+                d = p
+            d_base = row_base[d] - cell_bmin[d]
+            for band in range(max(c_min, cell_bmin[d]), min(c_max, cell_bmax[d]) + 1):
+                a0 = slot_start[c_base + band]
+                a1 = slot_start[c_base + band + 1]
+                if a0 == a1:
+                    continue
+                b0 = slot_start[d_base + band]
+                b1 = slot_start[d_base + band + 1]
+                for a in range(a0, a1):
+                    b_first = a + 1 if nb_index == 0 else b0
+                    visited += b1 - b_first
+                    ax = qx[a]
+                    ay = qy[a]
+                    az = qz[a]
+                    a_lo = qlo[a]
+                    a_hi = qhi[a]
+                    a_is_first = e_first[a]
+                    a_lim = base_m + qs[a]
+                    avx = qvx[a]
+                    avy = qvy[a]
+                    avz = qvz[a]
+                    # scan (branch-free), then the few hits
+                    m = 0
+                    for b in range(b_first, b1):
+                        ddx = qx[b] - ax
+                        ddy = qy[b] - ay
+                        ddz = qz[b] - az
+                        lim = a_lim + qs[b]
+                        close = (ddx * ddx + ddy * ddy + ddz * ddz) < lim * lim
+                        # counted once: in the lowest band both touch (the first band of one)
+                        hits[m] = b
+                        m += close & (a_lo < qhi[b]) & (qlo[b] < a_hi) & (a_is_first | e_first[b])
+                    for h in range(m):
+                        b = hits[h]
+                        ddx = qx[b] - ax
+                        ddy = qy[b] - ay
+                        ddz = qz[b] - az
+                        # straight ECEF lines closer than base_m within the look-ahead (the
+                        # bound the cells are built on), minimum over tau = t - T/2 in [-T/2, T/2]
+                        if not _lines_may_meet(
+                            ddx, ddy, ddz, qvx[b] - avx, qvy[b] - avy, qvz[b] - avz, half, line_sq
+                        ):
+                            continue
                         tested += 1
-    # --- narrow phase on the candidates, in sorted order (i < j in input order) -----------
-    sx = x[order]
-    sy = y[order]
-    sz = z[order]
-    svx = vx[order]
-    svy = vy[order]
-    svz = vz[order]
-    salt = alt_ft[order]
-    svs = vs_fpm[order]
-    slat = lat_deg[order]
-    slon = lon_deg[order]
-    cap = 64
-    out_ij = np.empty((cap, 2), dtype=np.int64)
-    out_v = np.empty((cap, _N_FLOAT))
-    count = 0
-    for k in range(tested):
-        a = cand_a[k]
-        b = cand_b[k]
-        if order[a] < order[b]:
-            i = a
-            j = b
-        else:
-            i = b
-            j = a
-        # --- vertical interval (as _narrow.vertical_interval) ----------------
-        dz_ft = salt[j] - salt[i]
-        dvs = svs[j] - svs[i]
-        if dvs != 0.0:
-            t_a = 60.0 * (-vertical_ft - dz_ft) / dvs
-            t_b = 60.0 * (vertical_ft - dz_ft) / dvs
-            v_lo = min(t_a, t_b)
-            v_hi = max(t_a, t_b)
-        elif abs(dz_ft) < vertical_ft:
-            v_lo = -np.inf
-            v_hi = np.inf
-        else:
-            v_lo = np.inf
-            v_hi = -np.inf
-        if not (v_lo < v_hi and v_lo < t_end and v_hi > 0.0):
-            continue
-        # --- horizontal (as _narrow.narrow_phase) ----------------------------
-        dx = sx[j] - sx[i]
-        dy = sy[j] - sy[i]
-        dz = sz[j] - sz[i]
-        ux = sx[j] + sx[i]
-        uy = sy[j] + sy[i]
-        uz = (sz[j] + sz[i]) / (1.0 - WGS84_E2)
-        norm = math.sqrt(ux * ux + uy * uy + uz * uz)
-        if not norm > 0.0:
-            norm = 1.0
-        ux /= norm
-        uy /= norm
-        uz /= norm
-        wx = svx[j] - svx[i]
-        wy = svy[j] - svy[i]
-        wz = svz[j] - svz[i]
-        d_up = dx * ux + dy * uy + dz * uz
-        w_up = wx * ux + wy * uy + wz * uz
-        hx = dx - d_up * ux
-        hy = dy - d_up * uy
-        hz = dz - d_up * uz
-        gx = wx - w_up * ux
-        gy = wy - w_up * uy
-        gz = wz - w_up * uz
-        qa = gx * gx + gy * gy + gz * gz
-        qb = hx * gx + hy * gy + hz * gz
-        c0 = hx * hx + hy * hy + hz * hz
-        qc = c0 - r2
-        moving = qa > _RELATIVE_SPEED_EPS_MPS2
-        disc = qb * qb - qa * qc
-        if moving and disc > 0.0:
-            sq = math.sqrt(disc)
-            q = -(qb + sq) if qb >= 0.0 else sq - qb
-            r1 = q / qa
-            r2_ = qc / q
-            h_lo = min(r1, r2_)
-            h_hi = max(r1, r2_)
-        elif (not moving) and qc < 0.0:
-            h_lo = -np.inf
-            h_hi = np.inf
-        else:
-            h_lo = np.inf
-            h_hi = -np.inf
-        t_lo = max(h_lo, v_lo)
-        t_hi = min(h_hi, v_hi)
-        if not (t_lo < t_hi and t_lo < t_end and t_hi > 0.0):
-            continue
-        t_cpa = -qb / qa if (moving and qb < 0.0) else 0.0
-        t_clip = min(t_cpa, t_end)
-        hmd_sq = max(c0 + t_clip * (2.0 * qb + qa * t_clip), 0.0)
-        end = dz_ft + dvs * (t_end / 60.0)
-        vmd = 0.0 if _sign(dz_ft) * _sign(end) <= 0.0 else min(abs(dz_ft), abs(end))
-        if count == cap:
-            cap *= 2
-            grown_ij = np.empty((cap, 2), dtype=np.int64)
-            grown_v = np.empty((cap, _N_FLOAT))
-            grown_ij[:count] = out_ij[:count]
-            grown_v[:count] = out_v[:count]
-            out_ij = grown_ij
-            out_v = grown_v
-        out_ij[count, 0] = order[i]
-        out_ij[count, 1] = order[j]
-        out_v[count, 0] = max(t_lo, 0.0)
-        out_v[count, 1] = min(t_hi, t_end)
-        out_v[count, 2] = t_cpa
-        out_v[count, 3] = math.sqrt(hmd_sq) / M_PER_NM
-        out_v[count, 4] = vmd
-        out_v[count, 5] = math.sqrt(c0) / M_PER_NM
-        out_v[count, 6] = abs(dz_ft)
-        out_v[count, 7] = _bearing(slat[i], slon[i], dx, dy, dz)
-        out_v[count, 8] = _bearing(slat[j], slon[j], -dx, -dy, -dz)
-        count += 1
+                        ra = e_rank[a]
+                        rb = e_rank[b]
+                        if order[ra] < order[rb]:
+                            i = ra
+                            j = rb
+                        else:
+                            i = rb
+                            j = ra
+                        if count == out_ij.shape[0]:
+                            out_ij, out_v = _grow_out(out_ij, out_v, count)
+                        if _exact_pair(
+                            st,
+                            i,
+                            j,
+                            order[i],
+                            order[j],
+                            radius_m,
+                            vertical_ft,
+                            t_end,
+                            out_ij,
+                            out_v,
+                            count,
+                        ):
+                            count += 1
     # --- sort by (i, j) ------------------------------------------------------------------
     sort_key = np.empty(count, dtype=np.int64)
     for k in range(count):
         sort_key[k] = out_ij[k, 0] * n + out_ij[k, 1]
-    final = np.argsort(sort_key)
-    ij = np.empty((2, count), dtype=np.int64)
-    values = np.empty((_N_FLOAT, count))
-    for k in range(count):
-        src = final[k]
-        ij[0, k] = out_ij[src, 0]
-        ij[1, k] = out_ij[src, 1]
-        for f in range(_N_FLOAT):
-            values[f, k] = out_v[src, f]
+    final = _argsort_keys(sort_key, n * n - 1) if count > 1 else np.arange(count)
+    ij, values = _columns_out(out_ij, out_v, final)
     stats = np.array([visited, tested], dtype=np.int64)
     return ij, values, stats
+
+
+@nb.njit(cache=True, nogil=True)
+def detect_segments(  # pragma: no cover
+    lat_deg: np.ndarray,
+    lon_deg: np.ndarray,
+    alt_ft: np.ndarray,
+    gs_kt: np.ndarray,
+    track_deg: np.ndarray,
+    vs_fpm: np.ndarray,
+    bounds: np.ndarray,
+    horizontal_nm: float,
+    vertical_ft: float,
+    lookahead_s: float,
+    band_factor: float,
+    all_pairs_max_n: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``detect_pairs`` on each snapshot ``[bounds[k], bounds[k + 1])`` of the columns, one call.
+
+    Returns ``(ij, values)`` as ``detect_pairs`` does, with ``ij`` as row numbers of the columns
+    (snapshot by snapshot, each sorted by ``(i, j)``): a replay of many small snapshots pays one
+    compiled call instead of one per snapshot.
+    """
+    cap = 64
+    all_ij = np.empty((2, cap), dtype=np.int64)
+    all_v = np.empty((_N_FLOAT, cap))
+    total = 0
+    for s in range(bounds.shape[0] - 1):
+        start = bounds[s]
+        end = bounds[s + 1]
+        if end - start < 2:
+            continue
+        ij, values, _ = detect_pairs(
+            lat_deg[start:end],
+            lon_deg[start:end],
+            alt_ft[start:end],
+            gs_kt[start:end],
+            track_deg[start:end],
+            vs_fpm[start:end],
+            horizontal_nm,
+            vertical_ft,
+            lookahead_s,
+            band_factor,
+            all_pairs_max_n,
+        )
+        m = ij.shape[1]
+        if total + m > cap:
+            cap = max(2 * cap, total + m)
+            grown_ij = np.empty((2, cap), dtype=np.int64)
+            grown_v = np.empty((_N_FLOAT, cap))
+            grown_ij[:, :total] = all_ij[:, :total]
+            grown_v[:, :total] = all_v[:, :total]
+            all_ij = grown_ij
+            all_v = grown_v
+        for k in range(m):
+            all_ij[0, total + k] = ij[0, k] + start
+            all_ij[1, total + k] = ij[1, k] + start
+            for f in range(_N_FLOAT):
+                all_v[f, total + k] = values[f, k]
+        total += m
+    return all_ij[:, :total].copy(), all_v[:, :total].copy()

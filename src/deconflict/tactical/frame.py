@@ -19,7 +19,7 @@ import pandas as pd
 from deconflict.errors import InvalidInputError
 from deconflict.tactical._vertical import VerticalMode
 from deconflict.tactical.constants import HORIZONTAL_NM, LOOKAHEAD_S, VERTICAL_FT
-from deconflict.tactical.kernel import Conflicts, detect_arrays
+from deconflict.tactical.kernel import Conflicts, detect_arrays, detect_arrays_segments
 
 ArraysKernel = Callable[..., Conflicts]
 """A detector with ``detect_arrays``'s signature and result (the compiled kernel, or the Ray
@@ -339,15 +339,34 @@ def _detect_times(
     }
     gi: list[npt.NDArray[np.intp]] = []
     gj: list[npt.NDArray[np.intp]] = []
-    for start, end in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
-        if end - start < 2:
-            continue
-        found = kernel(*(c[start:end] for c in cols), **params)
+    if kernel is detect_arrays:
+        # the compiled kernel on every snapshot in one call (same answer as the loop below)
+        lat, lon, alt, gs, track, vs = cols
+        found = detect_arrays_segments(
+            lat,
+            lon,
+            alt,
+            gs,
+            track,
+            vs,
+            bounds,
+            **params,  # type: ignore[arg-type]
+        )
         if len(found):
-            gi.append(order[found.i + start])
-            gj.append(order[found.j + start])
+            gi.append(order[found.i])
+            gj.append(order[found.j])
             for name, bucket in pieces.items():
                 bucket.append(np.asarray(getattr(found, name), dtype=np.float64))
+    else:
+        for start, end in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+            if end - start < 2:
+                continue
+            found = kernel(*(c[start:end] for c in cols), **params)
+            if len(found):
+                gi.append(order[found.i + start])
+                gj.append(order[found.j + start])
+                for name, bucket in pieces.items():
+                    bucket.append(np.asarray(getattr(found, name), dtype=np.float64))
     with_party = "party" in table
     if not gi:
         empty = _empty_template(with_party).copy()

@@ -16,7 +16,13 @@ import numpy.typing as npt
 from deconflict.errors import InvalidInputError
 from deconflict.tactical._broad import candidate_pairs
 from deconflict.tactical._geometry import bearing_deg, kinematics
-from deconflict.tactical._jit import BAND_FACTOR, detect_pairs, first_nonfinite
+from deconflict.tactical._jit import (
+    ALL_PAIRS_MAX_N,
+    BAND_FACTOR,
+    detect_pairs,
+    detect_segments,
+    first_nonfinite,
+)
 from deconflict.tactical._narrow import narrow_phase
 from deconflict.tactical._vertical import VerticalMode, compared_altitudes
 from deconflict.tactical.constants import HORIZONTAL_NM, LOOKAHEAD_S, VERTICAL_FT
@@ -210,6 +216,61 @@ def detect_arrays(
         float(vertical_ft),
         float(lookahead_s),
         BAND_FACTOR,
+        ALL_PAIRS_MAX_N,
+    )
+    return _conflicts(ij, values)
+
+
+def detect_arrays_segments(
+    lat_deg: npt.ArrayLike,
+    lon_deg: npt.ArrayLike,
+    alt_ft: npt.ArrayLike,
+    gs_kt: npt.ArrayLike,
+    track_deg: npt.ArrayLike,
+    vs_fpm: npt.ArrayLike,
+    bounds: npt.ArrayLike,
+    *,
+    horizontal_nm: float = HORIZONTAL_NM,
+    vertical_ft: float = VERTICAL_FT,
+    lookahead_s: float = LOOKAHEAD_S,
+    vertical_mode: VerticalMode | str = VerticalMode.STRICT,
+) -> Conflicts:
+    """``detect_arrays`` on each snapshot ``rows bounds[k] .. bounds[k + 1] - 1``, in one call.
+
+    ``bounds`` is non-decreasing from 0 to the number of rows. The result holds every
+    snapshot's pairs, snapshot by snapshot, with ``i``, ``j`` as row numbers of the columns:
+    exactly the per-snapshot ``detect_arrays`` results with each snapshot's first row added.
+    Checks are done once for all rows (a replay of many small snapshots pays them once).
+    """
+    _check_parameters(horizontal_nm, vertical_ft, lookahead_s)
+    mode = VerticalMode.parse(vertical_mode)
+    lat, lon, alt, gs, track, vs = _columns((lat_deg, lon_deg, alt_ft, gs_kt, track_deg, vs_fpm))
+    edges = np.ascontiguousarray(bounds, dtype=np.int64)
+    n = lat.shape[0]
+    if (
+        edges.ndim != 1
+        or edges.shape[0] < 1
+        or edges[0] != 0
+        or edges[-1] != n
+        or bool((np.diff(edges) < 0).any())
+    ):
+        raise InvalidInputError(
+            field="bounds", reason=f"must rise from 0 to the number of rows ({n})"
+        )
+    alt_c, vs_c = compared_altitudes(alt, vs, mode)
+    ij, values = detect_segments(
+        lat,
+        lon,
+        np.ascontiguousarray(alt_c),
+        gs,
+        track,
+        np.ascontiguousarray(vs_c),
+        edges,
+        float(horizontal_nm),
+        float(vertical_ft),
+        float(lookahead_s),
+        BAND_FACTOR,
+        ALL_PAIRS_MAX_N,
     )
     return _conflicts(ij, values)
 
@@ -229,6 +290,7 @@ def warm_up() -> None:
     first_nonfinite((lat, lon, alt, gs, track, vs))
     for mode in VerticalMode:
         detect_arrays(lat, lon, alt, gs, track, vs, vertical_mode=mode)
+        detect_arrays_segments(lat, lon, alt, gs, track, vs, [0, 2, 3], vertical_mode=mode)
 
 
 def _conflicts(ij: npt.NDArray[np.int64], values: FloatArray) -> Conflicts:
