@@ -44,6 +44,7 @@ class Acl:
 
 ACL: dict[tuple[str, str], Acl] = {
     ("GET", "/health"): Acl(PUBLIC, public=True),
+    ("GET", "/ready"): Acl(PUBLIC, public=True),
     ("GET", "/metrics"): Acl(OPERATOR),
     ("GET", "/openapi.json"): Acl(PUBLIC, public=True),
     ("GET", "/docs"): Acl(PUBLIC, public=True),
@@ -128,6 +129,7 @@ ACL: dict[tuple[str, str], Acl] = {
     ("GET", "/v1/private/agreements/{agreement_id}/set"): Acl(PARTY),
     ("PUT", "/v1/private/agreements/{agreement_id}/sealed/{kind}"): Acl(WRITER, body={"x": 1}),
     ("GET", "/v1/private/agreements/{agreement_id}/sealed/{kind}"): Acl(PARTY),
+    ("PUT", "/v1/private/agreements/{agreement_id}/found"): Acl(WRITER, body={"x": 1}),
 }
 
 # Swagger UI's assets are mounted only when `make assets` vendored them (see web/app.py).

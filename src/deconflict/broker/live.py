@@ -13,6 +13,20 @@ cycle, not one interval. Ingest never waits for a cycle: the cycle works on a co
 Reads for one viewer (:func:`alerts_for`, :meth:`LiveEngine.acknowledge_for`) name other
 parties as that viewer knows them (:func:`viewer_labels`: the pseudonym of their shared
 agreement when it uses pseudonyms), like strategic conflict records and the hotline.
+
+Replicas (PostgreSQL; docs/deployment.md)
+-----------------------------------------
+On PostgreSQL any number of processes serve one database. Each replica writes the states it
+accepts into the shared ``live_latest`` table (same transaction as the history) and sends
+``NOTIFY deconflict_tracks``. Exactly one replica, the holder of the leader lease
+(:class:`deconflict.cluster.lease.LeaderLease`, a session advisory lock), runs the detection
+cycle on the union of the stored states; the others poll the lease every ``lease_poll_s`` and
+take over when it is free (the holder's death frees it at once). A new leader first restores
+the stored open and recently resolved alerts, so the same situations keep their alert ids and
+acknowledgements; before each cycle it merges acknowledgements recorded by other replicas, and
+each write transaction re-checks that this process still holds the lease (fencing). Followers
+answer pictures from the stored states and alerts (refreshed at most every ``interval_s``) and
+record acknowledgements in the database. On SQLite (one process) everything stays in memory.
 """
 
 from __future__ import annotations
@@ -25,24 +39,28 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import anyio
-from sqlalchemy import select, update
+import numpy as np
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from deconflict.broker import agreements, audit
 from deconflict.broker.live_plans import PlanCache
 from deconflict.broker.outbox import publish
+from deconflict.cluster.lease import LeaderLease
+from deconflict.cluster.notify import TRACKS_CHANNEL, notify_sql
 from deconflict.cluster.ray_detect import detect_cycle
 from deconflict.errors import ForbiddenError, NotFoundError
-from deconflict.live.alerts import Alert, AlertEvent
+from deconflict.live.alerts import SEVERITY_RANK, Alert, AlertEvent
 from deconflict.live.batch import TrackBatch
 from deconflict.live.engine import LiveConfig, LiveCore, alert_from_row, alert_record
+from deconflict.live.latest import LatestStates
 from deconflict.live.picture import PartyLabels, alert_view, relabel, visible_picture
 from deconflict.live.tracks import TrackStates
-from deconflict.store import live_sql
+from deconflict.store import live_sql, live_state_sql
 from deconflict.store.base import Database
 from deconflict.store.tables import parties
 from deconflict.strategic.lines import AgreedLine
@@ -57,6 +75,20 @@ not, they are frequent and derivable."""
 PRUNE_EVERY_S = 60.0
 """How often the track history is pruned to the retention, s."""
 
+LEASE_POLL_S = 0.5
+"""How often a follower tries to take the leader lease, s (takeover well within 5 s)."""
+
+_NOTIFY_TRACKS = text(notify_sql(TRACKS_CHANNEL))
+
+_HOLDS_LEASE = text(
+    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = :pid "
+    "AND classid::bigint = :hi AND objid::bigint = :lo AND objsubid = 1"
+)
+
+
+class LeaseLostError(RuntimeError):
+    """This replica no longer holds the leader lease: its cycle's writes are rolled back."""
+
 
 @dataclass
 class CycleStats:
@@ -70,18 +102,38 @@ class CycleStats:
     open_alerts: int = 0
     open_by_kind: dict[str, int] = field(default_factory=dict)
     raised_total: int = 0
+    role: str = "single"
+    """``single`` (SQLite, one process), ``leader`` or ``follower`` (PostgreSQL replicas)."""
+    takeovers: int = 0
+    """Times this process became the leader."""
 
 
 class LiveEngine:
     """The live engine of one broker process (see the module docstring)."""
 
-    def __init__(self, db: Database, config: LiveConfig | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        config: LiveConfig | None = None,
+        *,
+        lease: LeaderLease | None = None,
+        lease_poll_s: float = LEASE_POLL_S,
+    ) -> None:
         self.db = db
         self.config = config or LiveConfig()
+        self.shared = not db.sqlite
+        """Replica mode (PostgreSQL): shared states, leader lease (see the module docstring)."""
+        self.lease = lease if lease is not None or not self.shared else LeaderLease(db.url)
+        self.lease_poll_s = lease_poll_s
+        self.leader = not self.shared
+        self._view_alerts: list[Alert] = []
+        self._view_at = -float("inf")
+        self._view_lock = threading.Lock()
+        self._notified_at = -float("inf")
         self.core = LiveCore(
             self.config, new_alert_id=lambda: "LA" + secrets.token_hex(6), detector=detect_cycle
         )
-        self.stats = CycleStats()
+        self.stats = CycleStats(role="follower" if self.shared else "single")
         self._owners: dict[str, str] = {}
         self._plans = PlanCache(self.config)
         self._line_key: tuple[Any, ...] | None = None
@@ -101,6 +153,11 @@ class LiveEngine:
         one; later cycles read only changed rows). Loads the compiled tactical kernel first, so
         that no cycle pays for it."""
         warm_up()
+        if self.shared:
+            # other replicas may be serving: the leader takes the open alerts over instead
+            with self._cycle_mutex, self.db.read() as session:
+                self._reload_plans(session, now)
+            return 0
         with self.db.write() as session:
             result = session.execute(
                 update(live_sql.live_alerts)
@@ -135,6 +192,14 @@ class LiveEngine:
                 f"{len(foreign)} aircraft id(s) are reported by another party: {shown}"
             )
         live_sql.append_history_rows(session, party_id, ids, batch.columns, now.timestamp())
+        if self.shared:
+            live_state_sql.upsert_latest(session, party_id, ids, batch.columns, batch.callsigns)
+            # NOTIFY serialises the commits that send it (PostgreSQL's notification queue
+            # lock): at most one tracks wake-up per half gap from this process
+            beat = time.monotonic()
+            if beat - self._notified_at >= self.config.min_gap_s / 2:
+                self._notified_at = beat
+                session.execute(_NOTIFY_TRACKS)
         for aircraft in new:
             self._owners[aircraft] = party_id
         self.core.ingest(party_id, batch)
@@ -173,28 +238,51 @@ class LiveEngine:
         if changed or not self._plans_set:
             self.core.set_plans(self._plans.volumes(), list(self._line_objs))
             self._plans_set = True
+        # issue 13: each agreement's DAA profile; lines and volumes guidance keeps to (H2)
+        self.core.daa.set_context(
+            agreements.agreement_profiles(session), self.core.volumes, self.core.lines
+        )
 
     def cycle(self, now: datetime | None = None) -> list[AlertEvent]:
-        """One detection cycle at ``now`` (default: the clock); returns the alert events."""
+        """One detection cycle at ``now`` (default: the clock); returns the alert events.
+
+        Replica mode: only the leader detects; a follower first tries to take the lease (so a
+        lone process leads without its background loop) and returns no events if it cannot."""
+        if self.shared and not self.leader:
+            self.check_lease(now)
         with self._cycle_mutex:
             return self._cycle(now or datetime.now(UTC))
 
     def _cycle(self, now: datetime) -> list[AlertEvent]:
+        if not self.leader:
+            return []  # followers do not detect (replica mode)
         started = time.perf_counter()
         with self.db.read() as session:
             self._reload_plans(session, now)
+            if self.shared:
+                cutoff = now.timestamp() - self.config.stale_after_s
+                stored = live_state_sql.load_latest(session, newer_than_s=cutoff)
+                acks = live_state_sql.open_alert_acks(session)
+        if self.shared:
+            merge_states(self.core.latest, stored)
+            self.core.merge_acks(acks)
+        before = {a.id: a.severity for a in self.core.open_alerts()}
         result = self.core.cycle(now)
         picture_due = time.monotonic() - self._last_picture >= self.config.picture_interval_s
         prune_due = time.monotonic() - self._last_prune >= PRUNE_EVERY_S
         if result.events or picture_due or prune_due:
             with self.db.write() as session:
-                self._persist(session, result.events, now)
+                if self.shared:
+                    self._fence(session)
+                self._persist(session, result.events, now, before)
                 if picture_due:
                     self._publish_pictures(session, result.states, result.open_alerts, now)
                     self._last_picture = time.monotonic()
                 if prune_due:
                     cutoff = now.timestamp() - self.config.history_retention_s
                     live_sql.prune_history(session, cutoff)
+                    if self.shared:
+                        live_state_sql.prune_latest(session, cutoff)
                     self._last_prune = time.monotonic()
         by_kind: dict[str, int] = {}
         for alert in result.open_alerts:
@@ -210,11 +298,44 @@ class LiveEngine:
         stats.last_cycle_s = time.perf_counter() - started
         return result.events
 
-    def _persist(self, session: Session, events: list[AlertEvent], now: datetime) -> None:
+    def _fence(self, session: Session) -> None:
+        """Raise :class:`LeaseLostError` unless this process's lease session still holds the
+        lease, checked inside the cycle's write transaction (a deposed leader writes nothing)."""
+        lease = self.lease
+        pid = lease.backend_pid if lease is not None else None
+        held = 0
+        if lease is not None and pid is not None:
+            key = lease.key
+            params = {"pid": pid, "hi": (key >> 32) & 0xFFFFFFFF, "lo": key & 0xFFFFFFFF}
+            held = int(session.execute(_HOLDS_LEASE, params).scalar_one())
+        if not held:
+            self._demote()
+            raise LeaseLostError("the leader lease was lost; this cycle's writes are dropped")
+
+    def _persist(
+        self,
+        session: Session,
+        events: list[AlertEvent],
+        now: datetime,
+        before: Mapping[str, str] | None = None,
+    ) -> None:
         latest: dict[str, Alert] = {event.alert.id: event.alert for event in events}
         live_sql.save_alerts(session, [(alert_record(a), a.parties) for a in latest.values()])
-        # Escalations and re-openings clear acknowledgements: mirror that in the store.
-        for alert_id in {e.alert.id for e in events if e.kind == "updated" or e.reopened}:
+        # Escalations and re-openings clear acknowledgements: mirror that in the store (other
+        # acknowledgements are written when made, on whichever replica received them).
+        old = before or {}
+        cleared = {
+            e.alert.id
+            for e in events
+            if e.reopened
+            or (
+                e.kind == "updated"
+                and SEVERITY_RANK[e.alert.severity]
+                > SEVERITY_RANK[old.get(e.alert.id, e.alert.severity)]
+            )
+            or (e.kind == "updated" and before is None)
+        }
+        for alert_id in cleared:
             live_sql.set_acks(session, alert_id, dict(latest[alert_id].acked))
         for event in events:
             alert = event.alert
@@ -246,14 +367,39 @@ class LiveEngine:
 
     # -------------------------------------------------------------------------- queries
     def picture(self, party_id: str, now: datetime) -> dict[str, Any]:
-        """``party_id``'s visible picture now."""
-        return self.core.picture(party_id, now, names=self._names)
+        """``party_id``'s visible picture now (replicas: from the shared states and alerts)."""
+        if self.leader:
+            return self.core.picture(party_id, now, names=self._names)
+        self._refresh_view(now)
+        snap = self.core.latest.snapshot(now.timestamp(), self.config.stale_after_s)
+        return visible_picture(
+            snap.states, self._view_alerts, party_id, now, stale=snap.stale, names=self._names
+        )
+
+    def _refresh_view(self, now: datetime) -> None:
+        """Follower: merge the shared states into this process's latest states and reload the
+        open alerts and the names, when older than ``interval_s`` (the leader's picture)."""
+        with self._view_lock:
+            if time.monotonic() - self._view_at < self.config.interval_s:
+                return
+            with self.db.read() as session:
+                stored = live_state_sql.load_latest(session)
+                self._names = party_labels(session)
+                rows = [r for r in live_state_sql.alerts_since(session, now) if r.state == "open"]
+                acks = live_state_sql.acks_of(session, [r.id for r in rows])
+            merge_states(self.core.latest, stored)
+            self._view_alerts = [alert_from_row(r, acks.get(r.id, {})) for r in rows]
+            self._view_at = time.monotonic()
 
     def acknowledge(
         self, session: Session, alert_id: str, party_id: str, key_id: str, now: datetime
     ) -> dict[str, Any]:
-        """Acknowledge ``alert_id`` for ``party_id`` only; returns the party's view."""
-        event, alert = self.core.acknowledge(alert_id, party_id, now)
+        """Acknowledge ``alert_id`` for ``party_id`` only; returns the party's view.
+
+        A follower replica records it in the database only; the leader merges it into its
+        tracker before its next cycle."""
+        held = self.leader
+        event, alert = self.core.acknowledge(alert_id, party_id, now) if held else (None, None)
         if alert is None:
             rows = [r for r in live_sql.alerts_for(session, party_id) if r.id == alert_id]
             if not rows:
@@ -295,13 +441,34 @@ class LiveEngine:
 
     # -------------------------------------------------------------------------- loop
     async def run(self) -> None:
-        """The background loop: a cycle every ``interval_s`` or ``min_gap_s`` after new data."""
+        """The background loop: a cycle every ``interval_s`` or ``min_gap_s`` after new data.
+
+        Replica mode: a follower tries the lease every ``lease_poll_s`` and detects only once it
+        leads; the lease is released when the loop stops."""
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
+        try:
+            await self._run()
+        finally:
+            if self.lease is not None:
+                self.lease.release()
+
+    async def _run(self) -> None:
+        assert self._wake is not None
         last_start = 0.0
         while True:
+            wait_s = self.config.interval_s if self.leader else self.lease_poll_s
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.config.interval_s)
+                await asyncio.wait_for(self._wake.wait(), timeout=wait_s)
+            if self.shared:
+                try:
+                    leading = await anyio.to_thread.run_sync(self.check_lease)
+                except Exception:
+                    log.exception("leader lease check failed")
+                    leading = False
+                if not leading:
+                    self._wake.clear()
+                    continue
             gap = self.config.min_gap_s - (time.monotonic() - last_start)
             if gap > 0:
                 await asyncio.sleep(gap)
@@ -309,8 +476,75 @@ class LiveEngine:
             last_start = time.monotonic()
             try:
                 await anyio.to_thread.run_sync(self.cycle)
+            except LeaseLostError:
+                log.warning("leader lease lost; now a follower")
             except Exception:  # keep detecting: one bad cycle must not silence alerts
                 log.exception("live detection cycle failed")
+
+    # -------------------------------------------------------------------------- replicas
+    def check_lease(self, now: datetime | None = None) -> bool:
+        """Replica mode: keep or take the leader lease; ``True`` while this process leads.
+
+        Taking it over restores the stored alerts first (:meth:`take_over`)."""
+        lease = self.lease
+        if lease is None:
+            return self.leader
+        if self.leader:
+            if lease.is_leader():
+                return True
+            self._demote()
+            log.warning("leader lease lost; now a follower")
+            return False
+        if not lease.try_acquire():
+            return False
+        try:
+            self.take_over(now or datetime.now(UTC))
+        except Exception:
+            lease.release()
+            raise
+        return True
+
+    def take_over(self, now: datetime) -> int:
+        """Become the leader: restore the open alerts (and those resolved within the re-raise
+        hold) with their acknowledgements from the database; returns the open alerts taken."""
+        hold = self.config.hysteresis.reraise_hold_s
+        with self._cycle_mutex:
+            with self.db.read() as session:
+                rows = live_state_sql.alerts_since(session, now - timedelta(seconds=hold))
+                acks = live_state_sql.acks_of(session, [r.id for r in rows])
+                self._reload_plans(session, now)
+            alerts = [alert_from_row(r, acks.get(r.id, {})) for r in rows]
+            self.core.restore_alerts(alerts)
+            self.leader = True
+            self.stats.role = "leader"
+            self.stats.takeovers += 1
+        log.info("leader lease taken: %d open alert(s) continued", sum(a.is_open for a in alerts))
+        return sum(1 for a in alerts if a.is_open)
+
+    def _demote(self) -> None:
+        self.leader = False
+        self.stats.role = "follower"
+        self._view_at = -float("inf")
+
+
+def merge_states(latest: LatestStates, stored: live_state_sql.StoredStates) -> None:
+    """Apply stored states to ``latest`` (a newer state wins; equal or older ones change
+    nothing), party by party and new aircraft in id order, so that one process's order of
+    aircraft (hence of pictures and events) is the same with or without replicas."""
+    if not stored.ids:
+        return
+    party = np.asarray(stored.party, dtype=object)
+    ids = np.asarray(stored.ids, dtype=object)
+    callsign = np.asarray(stored.callsign, dtype=object)
+    for name in sorted(set(stored.party)):
+        rows = np.flatnonzero(party == name)
+        rows = rows[np.argsort(ids[rows], kind="stable")]
+        latest.update(
+            name,
+            [str(a) for a in ids[rows]],
+            {c: v[rows] for c, v in stored.columns.items()},
+            [str(c) for c in callsign[rows]],
+        )
 
 
 # ------------------------------------------------------------------------------ need-to-know names

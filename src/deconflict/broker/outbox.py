@@ -7,8 +7,11 @@ committed. Ids increase monotonically and, because publishers are serialised unt
 order equals id order**: a reader that has seen id N can never later find a committed id < N,
 so replaying "everything after Last-Event-ID" loses nothing and repeats nothing.
 
-After commit, an in-process :class:`OutboxNotifier` wakes the open event streams; streams also
-re-read the table every few seconds, so events written by another process arrive too.
+After commit, an in-process :class:`OutboxNotifier` wakes the open event streams. On PostgreSQL
+the publishing transaction also sends ``NOTIFY deconflict_outbox`` (delivered at commit), which
+every replica's :class:`deconflict.cluster.notify.PgListener` turns into the same wake-up, so an
+event written by another replica is streamed at once; streams also re-read the table every few
+seconds (a notification is only a hint, the outbox is the record).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from deconflict.broker.events import EVENT_MODELS, validate_event
+from deconflict.cluster.notify import OUTBOX_CHANNEL, notify_sql
 from deconflict.store.tables import outbox
 
 #: Event kinds a party's stream can carry: one model each in :mod:`deconflict.broker.events`.
@@ -37,6 +41,8 @@ _DIRTY = "deconflict.outbox_dirty"
 _CHECK_EVENTS = {"on": False}
 #: Prebuilt (compiled and cache-keyed once) INSERT of one event, returning its id.
 _INSERT_EVENT = insert(outbox).returning(outbox.c.id)
+#: Cross-replica wake-up, sent once per publishing transaction on PostgreSQL.
+_NOTIFY_OUTBOX = text(notify_sql(OUTBOX_CHANNEL))
 
 
 @dataclass(frozen=True)
@@ -80,6 +86,8 @@ def publish(
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": OUTBOX_LOCK_KEY})
+        if not session.info.get(_DIRTY):
+            session.execute(_NOTIFY_OUTBOX)
     event_id = session.execute(
         _INSERT_EVENT,
         {

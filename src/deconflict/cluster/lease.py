@@ -48,6 +48,9 @@ class LeaderLease:
         self.key = lease_key(name)
         self._conn: psycopg.Connection[tuple[object, ...]] | None = None
         self._held = False
+        self.backend_pid: int | None = None
+        """PostgreSQL backend pid of the session holding the lease (``None`` when not held):
+        writers check ``pg_locks`` for it inside their transaction (fencing)."""
 
     def _connection(self) -> psycopg.Connection[tuple[object, ...]]:
         if self._conn is None or self._conn.closed:
@@ -71,13 +74,14 @@ class LeaderLease:
         try:
             row = (
                 self._connection()
-                .execute("SELECT pg_try_advisory_lock(%s)", (self.key,))
+                .execute("SELECT pg_try_advisory_lock(%s), pg_backend_pid()", (self.key,))
                 .fetchone()
             )
         except psycopg.OperationalError:
             self._drop()
             return False
         self._held = bool(row and row[0])
+        self.backend_pid = int(str(row[1])) if row and self._held else None
         return self._held
 
     def is_leader(self) -> bool:
@@ -119,6 +123,7 @@ class LeaderLease:
 
     def _drop(self) -> None:
         self._held = False
+        self.backend_pid = None
         if self._conn is not None:
             try:
                 self._conn.close()

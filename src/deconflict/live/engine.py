@@ -11,15 +11,22 @@ found into lifecycle events.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 
 from deconflict.errors import NotFoundError
-from deconflict.live.alerts import Alert, AlertEvent, AlertTracker, HysteresisPolicy, Subject
+from deconflict.live.alerts import (
+    Alert,
+    AlertEvent,
+    AlertTracker,
+    HysteresisPolicy,
+    Subject,
+    _Entry,
+)
 from deconflict.live.batch import TrackBatch
 from deconflict.live.conformance import (
     ConformanceMonitor,
@@ -137,6 +144,52 @@ class CycleResult:
     conflicts: int
 
 
+class ReplicaTracker(AlertTracker):
+    """An :class:`AlertTracker` that can take over alerts stored by another replica.
+
+    A replica that becomes the leader restores the open (and recently resolved) alerts of the
+    previous leader, so the same situations keep the same alert ids (no second ``raised``), and
+    merges acknowledgements recorded by other replicas before each cycle.
+    """
+
+    def restore(self, alerts: Iterable[Alert]) -> None:
+        """Replace every held alert by ``alerts`` (open ones stay open with their ids and
+        acknowledgements; resolved ones can be re-opened within ``reraise_hold_s``)."""
+        opened: dict[tuple[str, ...], _Entry] = {}
+        resolved: dict[tuple[str, ...], Alert] = {}
+        by_id: dict[str, tuple[str, ...]] = {}
+        for alert in sorted(alerts, key=lambda a: (a.raised_at, a.id)):
+            if alert.is_open:
+                opened[alert.key] = _Entry(alert=alert, published=alert)
+            else:
+                prev = resolved.get(alert.key)
+                if prev is None or (prev.resolved_at or prev.updated_at) <= (
+                    alert.resolved_at or alert.updated_at
+                ):
+                    resolved[alert.key] = alert
+        for key, entry in opened.items():
+            resolved.pop(key, None)
+            by_id[entry.alert.id] = key
+        for key, alert in resolved.items():
+            by_id[alert.id] = key
+        self._open, self._resolved, self._by_id = opened, resolved, by_id
+
+    def merge_acks(self, acks: Mapping[str, Mapping[str, datetime]]) -> int:
+        """Add acknowledgements recorded elsewhere (``{alert_id: {party: at}}``) to the open
+        alerts (a party's own earlier acknowledgement is kept); returns how many were added."""
+        added = 0
+        for entry in self._open.values():
+            alert = entry.alert
+            stored = acks.get(alert.id)
+            if not stored:
+                continue
+            new = {p: at for p, at in stored.items() if p in alert.parties and p not in alert.acked}
+            if new:
+                entry.alert = replace(alert, acked={**alert.acked, **new})
+                added += len(new)
+        return added
+
+
 class LiveCore:
     """Latest states, plans, alert tracker and conformance memory of one broker process.
 
@@ -156,7 +209,7 @@ class LiveCore:
         """The arrays detector (``detect_arrays``; the broker passes the engine chooser of
         ``deconflict.cluster.ray_detect``, which gives the same answer)."""
         self.latest = LatestStates()
-        self.tracker = AlertTracker(config.hysteresis, new_id=new_alert_id)
+        self.tracker = ReplicaTracker(config.hysteresis, new_id=new_alert_id)
         self.monitor = ConformanceMonitor(config.conformance)
         self.daa = LiveDaa.named(config.profile, guidance_per_cycle=1 if config.guidance else 0)
         self.volumes: list[PartyVolume] = []
@@ -234,6 +287,16 @@ class LiveCore:
             events = self.tracker.observe(observations, now)
             open_alerts = self.tracker.open_alerts()
         return CycleResult(events, open_alerts, states, found)
+
+    def restore_alerts(self, alerts: Iterable[Alert]) -> None:
+        """Take over stored alerts (:meth:`ReplicaTracker.restore`)."""
+        with self._lock:
+            self.tracker.restore(alerts)
+
+    def merge_acks(self, acks: Mapping[str, Mapping[str, datetime]]) -> int:
+        """Merge acknowledgements recorded elsewhere (:meth:`ReplicaTracker.merge_acks`)."""
+        with self._lock:
+            return self.tracker.merge_acks(acks)
 
     def open_alerts(self) -> list[Alert]:
         """The open alerts."""

@@ -96,6 +96,34 @@ class LatestStates:
                     self._callsign[rows[k]] = callsigns[k]
             return int(np.unique(target).size)
 
+    def replace_all(
+        self,
+        ids: Sequence[str],
+        party: Sequence[str],
+        callsign: Sequence[str],
+        columns: dict[str, FloatArray],
+    ) -> None:
+        """Replace every state by the given rows (distinct ids; ``columns`` holds every name of
+        :data:`FLOAT_COLUMNS`). Replicas load the shared states this way (``live_latest``)."""
+        n = len(ids)
+        size = max(_INITIAL, n)
+        id_arr: ObjectArray = np.empty(size, dtype=object)
+        party_arr: ObjectArray = np.empty(size, dtype=object)
+        call_arr: ObjectArray = np.empty(size, dtype=object)
+        id_arr[:n] = list(ids)
+        party_arr[:n] = list(party)
+        call_arr[:n] = list(callsign)
+        cols: dict[str, FloatArray] = {}
+        for name in FLOAT_COLUMNS:
+            col = np.full(size, -np.inf if name == "time_s" else 0.0)
+            col[:n] = columns[name]
+            cols[name] = col
+        index = {aircraft: k for k, aircraft in enumerate(ids)}
+        with self._lock:
+            self._ids, self._party, self._callsign, self._cols = id_arr, party_arr, call_arr, cols
+            self._index = index
+            self._n = n
+
     def snapshot(self, now_s: float, stale_after_s: float) -> Snapshot:
         """Copy of all states; ``stale``: no state newer than ``stale_after_s`` at ``now_s``."""
         with self._lock:

@@ -62,6 +62,8 @@ agreements = Table(
     Column("equal_priority_allowed", Boolean, nullable=False, default=False),
     Column("use_pseudonyms", Boolean, nullable=False, default=False),
     Column("created_at", UTCDateTime(), nullable=False),
+    # DAA alerting profile of the agreement (migration 0008): cylinder | airprox | do365b
+    Column("profile", String(16), nullable=False, default="cylinder", server_default="cylinder"),
 )
 
 agreement_members = Table(
