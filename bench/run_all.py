@@ -26,6 +26,7 @@ BENCHMARKS = (
     "bench_readers.py",
     "bench_private.py",
     "adversarial_bench.py",
+    "bench_replicas.py",
 )
 
 
