@@ -1,6 +1,6 @@
 """Benchmark of DO-365B alerting and bands (deconflict.daa), beside NASA DAIDALUS v2.0.4.
 
-Run:  .venv/bin/python bench/bench_daa.py [--quick] [--daidalus-jar PATH]
+Run:  .venv/bin/python bench/bench_daa.py [--quick] [--bands-only] [--daidalus-jar PATH]
 
 1. **Levels for all pairs** of one snapshot of N = 10,000 aircraft (seeded en-route traffic,
    one aircraft per 250 NM^2 around 45 N 10 E, 250-550 kt, 25 % climbing or descending,
@@ -184,6 +184,9 @@ def main() -> int:
         "--daidalus-jar", type=Path, default=os.environ.get("DECONFLICT_DAIDALUS_JAR")
     )
     parser.add_argument("--daidalus-conf", type=Path, default=None)
+    parser.add_argument(
+        "--bands-only", action="store_true", help="only part 2 (bands per aircraft)"
+    )
     args = parser.parse_args()
     n = 2_000 if args.quick else 10_000
     repeats = 3 if args.quick else 7
@@ -193,9 +196,10 @@ def main() -> int:
     print(f"date: {time.strftime('%Y-%m-%d %H:%M:%SZ', time.gmtime())}")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"load average (1 min): {load:.1f} (wall times inflate when it exceeds the cores)")
-    levels = bench_levels(n, repeats)
-    print(f"\nlevels for all ordered pairs, N = {n:,} (median of {repeats}):")
-    for name in ("do365b", "cylinder"):
+    levels = {} if args.bands_only else bench_levels(n, repeats)
+    if levels:
+        print(f"\nlevels for all ordered pairs, N = {n:,} (median of {repeats}):")
+    for name in ("do365b", "cylinder") if levels else ():
         print(
             f"  {name:9s} {levels[f'{name}_total_ms']:8.1f} ms total  "
             f"(search {levels[f'{name}_search_ms']:.1f} ms, "
@@ -221,6 +225,8 @@ def main() -> int:
             f"{bands[f'{name}_ref_cpu_ms']:.2f} ms cpu"
             f"; ratio {bands[f'{name}_median_ms'] / bands[f'{name}_ref_median_ms']:.2f}"
         )
+    if args.bands_only:
+        return 0
     if args.daidalus_jar is None:
         print(
             "\nDAIDALUS: no jar given (--daidalus-jar or $DECONFLICT_DAIDALUS_JAR); "

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from deconflict.daa import AIRPROX, CYLINDER, DO365B, Profile, Region
+from deconflict.daa import bands as b
 from deconflict.daa.bands import DIMENSIONS, band_intruders, compute_bands, compute_bands_numpy
 
 NM = 1852.0
@@ -236,3 +237,82 @@ def test_compiled_bands_equal_the_numpy_oracle(seed: int, k: int, profile: Profi
             b.recovery,
             b.current_region,
         )
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    profile=st.sampled_from([CYLINDER, AIRPROX, DO365B]),
+    gs=st.sampled_from([0.0, 5.0, 300.0, 650.0, 720.0]),
+    alt=st.sampled_from([100.0, 10000.0, 50000.0, 52000.0]),
+    vs=st.sampled_from([0.0, 700.0, -3000.0, 6500.0]),
+)
+def test_compiled_rows_equal_the_numpy_builders(
+    seed: int, profile: Profile, gs: float, alt: float, vs: float
+) -> None:
+    """The compiled row construction (``band_rows_kernel``) builds the same rows, in the same
+    order, with the same durations, margins and value index as the four numpy dimension
+    builders + ``_stack_rows`` + ``_value_index`` (grid edges, standing still and rates beyond
+    the grid included)."""
+    rng = np.random.default_rng(seed)
+    track = float(rng.uniform(0, 360))
+    own = b.Ownship(
+        ux=gs * 1852 / 3600 * math.sin(math.radians(track)),
+        uy=gs * 1852 / 3600 * math.cos(math.radians(track)),
+        z_ft=alt,
+        w_fps=vs / 60.0,
+        gs_kt=gs,
+        track_deg=track,
+        vs_fpm=vs,
+    )
+    p, look = profile.bands, profile.lookahead_s
+    builders = (b._track_dimension, b._gs_dimension, b._vs_dimension, b._alt_dimension)
+    dims = [build(own, p, look) for build in builders]
+    hold = b._straight(own, np.zeros(1), np.full(1, own.ux), np.full(1, own.uy))
+    rows = b._stack_rows(dims, look, p.time_step_s, hold)
+    index = b._value_index(dims, rows)
+    grids, (states, duration, margin_m, margin_ft), fast = b._compiled_rows(own, p, look)
+    for grid, dim in zip(grids, dims, strict=True):
+        assert np.array_equal(grid, dim.values)
+    for field in b.Trajectory.__dataclass_fields__:
+        got, want = getattr(states, field), getattr(rows.states, field)
+        assert got.shape == want.shape, field
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-9, err_msg=field)
+    for got, want in ((duration, rows.duration_s), (margin_m, rows.margin_m)):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(margin_ft, rows.margin_ft, rtol=1e-12, atol=1e-12)
+    for field in ("final_row", "path_of", "path_start", "path_len"):
+        assert np.array_equal(getattr(fast, field), getattr(index, field)), field
+    np.testing.assert_allclose(fast.t_m, index.t_m, rtol=1e-12, atol=1e-12)
+    assert fast.offsets == index.offsets
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1), k=st.integers(1, 5), strict=st.booleans())
+def test_nested_recovery_bisection_equals_every_level(seed: int, k: int, strict: bool) -> None:
+    """The recovery volumes shrink with the step, so the kernel may bisect over them: the same
+    ``(M, steps)`` losses as testing every step, and as the numpy oracle, close encounters
+    included."""
+    rng = np.random.default_rng(seed)
+    own = Flat(0, 0, 10000, rng.uniform(100, 500), rng.uniform(0, 360), rng.uniform(-2000, 2000))
+    others = [
+        Flat(
+            rng.uniform(-3, 3) * NM,
+            rng.uniform(-3, 3) * NM,
+            10000 + rng.uniform(-800, 800),
+            rng.uniform(100, 500),
+            rng.uniform(0, 360),
+            rng.uniform(-2000, 2000),
+        )
+        for _ in range(k)
+    ]
+    states = to_states([own, *others], list(rng.integers(1, 4, k + 1)))
+    ownship, traffic = b.traffic_from(DO365B, states, 0, np.arange(1, k + 1))
+    _, (rows, duration, margin_m, margin_ft), _ = b._compiled_rows(
+        ownship, DO365B.bands, DO365B.lookahead_s
+    )
+    recovery = b._recovery_traffic(traffic, DO365B)
+    args = (recovery, rows, duration, strict, margin_m, margin_ft)
+    nested = b.linear_conflicts_any(*args, nested=True)
+    assert np.array_equal(nested, b.linear_conflicts_any(*args, nested=False))
+    assert np.array_equal(nested, b.linear_conflicts_numpy(*args).any(axis=1))

@@ -47,6 +47,8 @@ def test_loss_interval_matches_pointwise_violation(
     # and a path exactly tangent to the DTHR circle (dcpa == DTHR): a touching instant that the
     # 10 ms samples of the reference see as a run (the sampled tangent is flat to 1e-9 m)
     vv = vx * vx + vy * vy
+    # likewise a horizontal speed below the "moving" threshold exactly on the DTHR circle
+    assume(vv > 1e-9 or abs(math.hypot(sx, sy) - d) > 1e-3)
     if vv > 1e-9:
         dcpa = math.sqrt(max(sx * sx + sy * sy - (sx * vx + sy * vy) ** 2 / vv, 0.0))
         assume(abs(dcpa - d) > 1e-3)

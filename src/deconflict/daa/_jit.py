@@ -4,7 +4,11 @@ One inline helper (``_loss``) holds the loss-interval formulas; the bands' loss 
 (``linear_conflicts_kernel``, oracle ``bands.linear_conflicts_numpy``), the bands' per-value
 reduction over manoeuvre paths (``dimension_conflicts_kernel``, oracle
 ``bands._dimension_conflicts``) and the all-pairs levels (``evaluate_pairs_kernel``, oracle
-``alerting.evaluate_pairs_numpy``) use it. Compiled with ``cache=True``.
+``alerting.evaluate_pairs_numpy``) use it. The bands' rows themselves (every value's final
+state and the sampled manoeuvre paths, ``band_rows_kernel``, oracle: the numpy dimension
+builders of :mod:`deconflict.daa.bands`) and their recovery labels and resolutions
+(``finish_bands_kernel``, oracle: ``bands._resolve``) are built here too. Compiled with
+``cache=True``.
 """
 
 from __future__ import annotations
@@ -98,10 +102,16 @@ def linear_conflicts_kernel(
     margin_m: np.ndarray,
     margin_ft: np.ndarray,
     any_intruder: bool,
+    nested: bool,
 ) -> np.ndarray:  # pragma: no cover - compiled
     """Loss of each intruder's level volume from each ownship state ``m`` over
     ``[0, duration_s[m]]``, volumes widened by ``margin_m[m]`` / ``margin_ft[m]``: ``(M, I, L)``
-    booleans, or ``(M, 1, L)`` ORed over the intruders when ``any_intruder``."""
+    booleans, or ``(M, 1, L)`` ORed over the intruders when ``any_intruder``.
+
+    ``nested``: the caller guarantees that each intruder's volumes shrink with the level index
+    (DTHR, ZTHR, TTHR non-increasing, TCOA 0, ``present`` the same for all levels: the
+    recovery volumes), so that losing level ``l`` implies losing every level below it; the
+    last lost level is then found by bisection (same result, fewer loss tests)."""
     m_count = t_s.shape[0]
     i_count = sx.shape[0]
     l_count = dthr_m.shape[1]
@@ -112,6 +122,14 @@ def linear_conflicts_kernel(
         if dur <= 0.0:
             continue
         for i in range(i_count):
+            if any_intruder:
+                done = True
+                for lv in range(l_count):
+                    if not out[m, 0, lv]:
+                        done = False
+                        break
+                if done:  # every level already lost: the other intruders change nothing
+                    break
             rx = sx[i] + vx[i] * t0 - px[m]
             ry = sy[i] + vy[i] * t0 - py[m]
             wx = vx[i] - ux[m]
@@ -126,24 +144,69 @@ def linear_conflicts_kernel(
             vz_moving = abs(vz) > _MOVING_EPS
             vz_safe = vz if vz_moving else 1.0
             slot = 0 if any_intruder else i
+            if nested:
+                lo_lv = 0  # levels below are already lost (a prefix, as every set is nested)
+                while lo_lv < l_count and out[m, slot, lo_lv]:
+                    lo_lv += 1
+                hi_lv = l_count
+                while lo_lv < hi_lv:  # invariant: lost below lo_lv, not lost from hi_lv
+                    mid = (lo_lv + hi_lv) // 2
+                    lost = False
+                    if present[i, mid]:
+                        lost, _, _ = _loss(
+                            ss,
+                            sv,
+                            vv_safe,
+                            moving,
+                            sz,
+                            vz_safe,
+                            vz_moving,
+                            dthr_m[i, mid] + margin_m[m],
+                            zthr_ft[i, mid] + margin_ft[m],
+                            tthr_s[i, mid],
+                            tcoa_s[i, mid],
+                            dur,
+                            strict,
+                        )
+                    if lost:
+                        lo_lv = mid + 1
+                    else:
+                        hi_lv = mid
+                for lv in range(lo_lv):
+                    out[m, slot, lv] = True
+                continue
+            known = False  # whether ``prev`` holds this intruder's result for level lv - 1
+            prev = False
             for lv in range(l_count):
                 if not present[i, lv] or out[m, slot, lv]:
+                    known = False
                     continue
-                lost, _, _ = _loss(
-                    ss,
-                    sv,
-                    vv_safe,
-                    moving,
-                    sz,
-                    vz_safe,
-                    vz_moving,
-                    dthr_m[i, lv] + margin_m[m],
-                    zthr_ft[i, lv] + margin_ft[m],
-                    tthr_s[i, lv],
-                    tcoa_s[i, lv],
-                    dur,
-                    strict,
-                )
+                if (
+                    known
+                    and dthr_m[i, lv] == dthr_m[i, lv - 1]
+                    and zthr_ft[i, lv] == zthr_ft[i, lv - 1]
+                    and tthr_s[i, lv] == tthr_s[i, lv - 1]
+                    and tcoa_s[i, lv] == tcoa_s[i, lv - 1]
+                ):
+                    lost = prev  # the same volume as the level below (DO-365B 2 and 3)
+                else:
+                    lost, _, _ = _loss(
+                        ss,
+                        sv,
+                        vv_safe,
+                        moving,
+                        sz,
+                        vz_safe,
+                        vz_moving,
+                        dthr_m[i, lv] + margin_m[m],
+                        zthr_ft[i, lv] + margin_ft[m],
+                        tthr_s[i, lv],
+                        tcoa_s[i, lv],
+                        dur,
+                        strict,
+                    )
+                known = True
+                prev = lost
                 if lost:
                     out[m, slot, lv] = True
     return out
@@ -313,3 +376,363 @@ def evaluate_pairs_kernel(
         tau_o[k] = (cd * cd - ss) / sv if (moving and sv < 0.0) else math.nan
         tcoa_o[k] = -sz / vz_safe if (vz_moving and sz * wzf <= 0.0) else math.nan
     return conflict, t_in, t_out, level, tcpa_o, dcpa_o, hmd_o, vmd_o, tau_o, tcoa_o
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _sample_count(end_s: float, dt: float) -> int:  # pragma: no cover - compiled
+    """``bands._samples(end_s, dt).shape[0]``."""
+    return max(1, math.ceil(end_s / dt - 1e-9))
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _time_to_altitude1(
+    z0: float, w0: float, sign: float, a: float, vrate_fps: float, h: float
+) -> float:  # pragma: no cover - compiled
+    """``bands._time_to_altitude`` for one altitude ``h`` (ft); inf: never."""
+    rate = sign * vrate_fps
+    acc = a if rate >= w0 else -a
+    t_r = abs(rate - w0) / a
+    z_end = z0 + w0 * t_r + 0.5 * acc * t_r * t_r
+    c = z0 - h
+    if c == 0.0:
+        return 0.0
+    disc = w0 * w0 - 2.0 * acc * c
+    root = math.sqrt(max(disc, 0.0))
+    r1 = (-w0 - root) / acc
+    r2 = (-w0 + root) / acc
+    ramp = math.inf
+    if disc >= 0.0 and r1 >= 0.0 and r1 <= t_r:
+        ramp = r1
+    if disc >= 0.0 and r2 >= 0.0 and r2 <= t_r:
+        ramp = min(ramp, r2)
+    if math.isfinite(ramp):
+        return ramp
+    if rate == 0.0:
+        return math.inf
+    linear = t_r + (h - z_end) / rate
+    return linear if linear >= t_r else math.inf
+
+
+@nb.njit(cache=True, nogil=True)
+def band_rows_kernel(
+    kinematic: bool,
+    ux: float,
+    uy: float,
+    z0: float,
+    w0: float,
+    track_deg: float,
+    lookahead_s: float,
+    dt: float,
+    turn_rate_dps: float,
+    accel_mps2: float,
+    vaccel_fps2: float,
+    vrate_fps: float,
+    max_gs_mps: float,
+    min_gs_mps: float,
+    max_vs_fps: float,
+    v_track: np.ndarray,
+    v_gs: np.ndarray,
+    v_vs: np.ndarray,
+    v_alt: np.ndarray,
+) -> tuple[
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+]:  # pragma: no cover - compiled
+    """Every row ``bands._compute_bands`` tests for one ownship, built in one pass: the same
+    rows, in the same order, as ``bands._stack_rows`` over the four ``bands._*_dimension``
+    builders plus holding (their numpy construction is the oracle), and the value index of
+    ``bands._value_index``.
+
+    Returns ``(t_s, px, py, ux, uy, z_ft, w_fps, duration_s, margin_m, margin_ft, final_row,
+    path_of, path_start, path_len)`` (path ``2 d`` / ``2 d + 1``: the up/right and down/left
+    path of dimension ``d``; ``t_s[final_row]`` is each value's ``t_m``)."""
+    v = math.sqrt(ux * ux + uy * uy)
+    if v > 0.0:
+        ex = ux / v
+        ey = uy / v
+    else:
+        r = math.radians(track_deg)
+        ex = math.sin(r)
+        ey = math.cos(r)
+    rate = math.radians(turn_rate_dps)
+    nt, ng, nv, na = v_track.shape[0], v_gs.shape[0], v_vs.shape[0], v_alt.shape[0]
+    plen = np.zeros(8, dtype=np.int64)
+    if kinematic:
+        q = _sample_count(min(180.0 / turn_rate_dps, lookahead_s), dt)
+        plen[0] = q
+        plen[1] = q
+        plen[2] = _sample_count(min((max_gs_mps - v) / accel_mps2, lookahead_s), dt)
+        plen[3] = _sample_count(min(max(v - min_gs_mps, 0.0) / accel_mps2, lookahead_s), dt)
+        plen[4] = _sample_count(min(max(max_vs_fps - w0, 0.0) / vaccel_fps2, lookahead_s), dt)
+        plen[5] = _sample_count(min(max(w0 + max_vs_fps, 0.0) / vaccel_fps2, lookahead_s), dt)
+        q = _sample_count(lookahead_s, dt)
+        plen[6] = q
+        plen[7] = q
+    counts = (nt, ng, nv, na)
+    total = nt + ng + nv + na + 1
+    for k in range(8):
+        total += plen[k]
+    t_s = np.zeros(total)
+    px = np.zeros(total)
+    py = np.zeros(total)
+    oux = np.empty(total)
+    ouy = np.empty(total)
+    oz = np.empty(total)
+    ow = np.empty(total)
+    dur = np.empty(total)
+    mm = np.zeros(total)
+    mf = np.zeros(total)
+    final_row = np.empty(nt + ng + nv + na, dtype=np.int64)
+    path_of = np.full(nt + ng + nv + na, -1, dtype=np.int64)
+    path_start = np.zeros(8 if kinematic else 0, dtype=np.int64)
+    path_len = np.zeros(8 if kinematic else 0, dtype=np.int64)
+    psi0 = math.atan2(ux, uy)
+    row = 0
+    kk = 0
+    for d in range(4):
+        # final states of every value of dimension d
+        for j in range(counts[d]):
+            final_row[kk] = row
+            tm = 0.0
+            if d == 0:
+                val = v_track[j]
+                if kinematic:
+                    delta = (val - track_deg) % 360.0
+                    right = delta <= 180.0
+                    turn = delta if right else 360.0 - delta
+                    omega = (1.0 if right else -1.0) * rate
+                    tm = math.radians(turn) / rate
+                    psi = psi0 + omega * tm
+                    px[row] = (v / omega) * (math.cos(psi0) - math.cos(psi))
+                    py[row] = (v / omega) * (math.sin(psi) - math.sin(psi0))
+                    oux[row] = v * math.sin(psi)
+                    ouy[row] = v * math.cos(psi)
+                    path_of[kk] = 0 if right else 1
+                else:
+                    psi = math.radians(val)
+                    oux[row] = v * math.sin(psi)
+                    ouy[row] = v * math.cos(psi)
+                oz[row] = z0 + w0 * tm
+                ow[row] = w0
+            elif d == 1:
+                target = v_gs[j]
+                if kinematic:
+                    up = target >= v
+                    acc = accel_mps2 if up else -accel_mps2
+                    tm = abs(target - v) / accel_mps2
+                    dist = v * tm + 0.5 * acc * tm * tm
+                    speed = v + acc * tm
+                    px[row] = ex * dist
+                    py[row] = ey * dist
+                    oux[row] = ex * speed
+                    ouy[row] = ey * speed
+                    path_of[kk] = 2 if up else 3
+                else:
+                    oux[row] = ex * target
+                    ouy[row] = ey * target
+                oz[row] = z0 + w0 * tm
+                ow[row] = w0
+            elif d == 2:
+                target = v_vs[j]
+                oux[row] = ux
+                ouy[row] = uy
+                if kinematic:
+                    up = target >= w0
+                    acc = vaccel_fps2 if up else -vaccel_fps2
+                    tm = abs(target - w0) / vaccel_fps2
+                    px[row] = ux * tm
+                    py[row] = uy * tm
+                    oz[row] = z0 + w0 * tm + 0.5 * acc * tm * tm
+                    ow[row] = w0 + acc * tm
+                    path_of[kk] = 4 if up else 5
+                else:
+                    oz[row] = z0
+                    ow[row] = target
+            else:
+                h = v_alt[j]
+                oux[row] = ux
+                ouy[row] = uy
+                if kinematic:
+                    up = h >= z0
+                    tm = _time_to_altitude1(z0, w0, 1.0 if up else -1.0, vaccel_fps2, vrate_fps, h)
+                    if not math.isfinite(tm):
+                        tm = lookahead_s
+                    px[row] = ux * tm
+                    py[row] = uy * tm
+                    path_of[kk] = 6 if up else 7
+                oz[row] = h
+                ow[row] = 0.0
+            t_s[row] = tm
+            dur[row] = max(lookahead_s - tm, 0.0)
+            row += 1
+            kk += 1
+        if not kinematic:
+            continue
+        # the two sampled manoeuvre paths of dimension d (up/right first)
+        for s in range(2):
+            p = 2 * d + s
+            path_start[p] = row
+            path_len[p] = plen[p]
+            sign = 1.0 if s == 0 else -1.0
+            for q in range(plen[p]):
+                t = q * dt
+                t_s[row] = t
+                dur[row] = min(dt, max(lookahead_s - t, 0.0))
+                if d == 0:
+                    omega = sign * rate
+                    psi = psi0 + omega * t
+                    px[row] = (v / omega) * (math.cos(psi0) - math.cos(psi))
+                    py[row] = (v / omega) * (math.sin(psi) - math.sin(psi0))
+                    oux[row] = v * math.sin(psi)
+                    ouy[row] = v * math.cos(psi)
+                    oz[row] = z0 + w0 * t
+                    ow[row] = w0
+                    mm[row] = 0.5 * v * rate * dt**2
+                elif d == 1:
+                    acc = sign * accel_mps2
+                    dist = v * t + 0.5 * acc * t * t
+                    speed = v + acc * t
+                    px[row] = ex * dist
+                    py[row] = ey * dist
+                    oux[row] = ex * speed
+                    ouy[row] = ey * speed
+                    oz[row] = z0 + w0 * t
+                    ow[row] = w0
+                    mm[row] = 0.5 * accel_mps2 * dt**2
+                elif d == 2:
+                    acc = sign * vaccel_fps2
+                    px[row] = ux * t
+                    py[row] = uy * t
+                    oux[row] = ux
+                    ouy[row] = uy
+                    oz[row] = z0 + w0 * t + 0.5 * acc * t * t
+                    ow[row] = w0 + acc * t
+                    mf[row] = 0.5 * vaccel_fps2 * dt**2
+                else:
+                    crate = sign * vrate_fps
+                    acc = vaccel_fps2 if crate >= w0 else -vaccel_fps2
+                    t_r = abs(crate - w0) / vaccel_fps2
+                    px[row] = ux * t
+                    py[row] = uy * t
+                    oux[row] = ux
+                    ouy[row] = uy
+                    if t < t_r:
+                        oz[row] = z0 + w0 * t + 0.5 * acc * t * t
+                        ow[row] = w0 + acc * t
+                    else:
+                        z_end = z0 + w0 * t_r + 0.5 * acc * t_r * t_r
+                        oz[row] = z_end + crate * (t - t_r)
+                        ow[row] = crate
+                    mf[row] = 0.5 * vaccel_fps2 * dt**2
+                row += 1
+    # holding the current state: time 0, straight for the look-ahead
+    oux[row] = ux
+    ouy[row] = uy
+    oz[row] = z0
+    ow[row] = w0
+    dur[row] = lookahead_s
+    return (
+        t_s,
+        px,
+        py,
+        oux,
+        ouy,
+        oz,
+        ow,
+        dur,
+        mm,
+        mf,
+        final_row,
+        path_of,
+        path_start,
+        path_len,
+    )
+
+
+@nb.njit(cache=True, nogil=True)
+def finish_bands_kernel(
+    regions: np.ndarray,
+    offsets: np.ndarray,
+    corrective: int,
+    lost_steps: np.ndarray,
+    stuck: np.ndarray,
+    recovery_region: int,
+    values: np.ndarray,
+    currents: np.ndarray,
+    hold_ok: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover
+    """Recovery labels and resolutions of the four dimensions (values ``offsets[d]`` ...
+    ``offsets[d + 1]`` of the concatenated ``regions`` and ``values``), as the numpy loop of
+    ``bands._compute_bands`` and ``bands._resolve`` do them.
+
+    A stuck dimension takes the first recovery step (column of ``lost_steps``, ``(K, S)``)
+    that frees some value and labels those values ``recovery_region``. Resolution per
+    dimension: the nearest value below ``corrective`` on the increasing side (track: clockwise,
+    modulo 360) and on the decreasing side (``+inf`` / ``-inf`` when none; the current value
+    both ways when holding is fine), the first grid value on a tie; the increasing side is
+    preferred unless the decreasing one needs a smaller change.
+
+    Returns ``(regions, recovery, res_up, res_down, prefer_up)``."""
+    out = regions.copy()
+    recovery = np.zeros(4, dtype=np.bool_)
+    res_up = np.empty(4)
+    res_down = np.empty(4)
+    prefer_up = np.ones(4, dtype=np.bool_)
+    n_steps = lost_steps.shape[1]
+    for d in range(4):
+        a = offsets[d]
+        b = offsets[d + 1]
+        if stuck[d]:
+            for s in range(n_steps):
+                usable = False
+                for j in range(a, b):
+                    if not lost_steps[j, s]:
+                        usable = True
+                        break
+                if usable:
+                    for j in range(a, b):
+                        if not lost_steps[j, s]:
+                            out[j] = recovery_region
+                    recovery[d] = True
+                    break
+        current = currents[d]
+        if hold_ok:
+            res_up[d] = current
+            res_down[d] = current
+            continue
+        best_up = math.inf
+        best_down = math.inf
+        arg_up = -1
+        arg_down = -1
+        for j in range(a, b):
+            if out[j] >= corrective:
+                continue
+            v = values[j]
+            if d == 0:
+                du = (v - current) % 360.0
+                dd = (current - v) % 360.0
+            else:
+                du = v - current if v >= current else math.inf
+                dd = current - v if v <= current else math.inf
+            if du < best_up:
+                best_up = du
+                arg_up = j
+            if dd < best_down:
+                best_down = dd
+                arg_down = j
+        res_up[d] = values[arg_up] if math.isfinite(best_up) else math.inf
+        res_down[d] = values[arg_down] if math.isfinite(best_down) else -math.inf
+        prefer_up[d] = best_up <= best_down
+    return out, recovery, res_up, res_down, prefer_up

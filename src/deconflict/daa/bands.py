@@ -38,7 +38,12 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from deconflict.daa._jit import dimension_conflicts_kernel, linear_conflicts_kernel
+from deconflict.daa._jit import (
+    band_rows_kernel,
+    dimension_conflicts_kernel,
+    finish_bands_kernel,
+    linear_conflicts_kernel,
+)
 from deconflict.daa.alerting import States
 from deconflict.daa.profiles import BandsParameters, Profile, Region
 from deconflict.daa.wcv import loss_interval
@@ -277,6 +282,7 @@ def linear_conflicts(
         np.ascontiguousarray(np.broadcast_to(np.asarray(margin_m, dtype=np.float64), (m,))),
         np.ascontiguousarray(np.broadcast_to(np.asarray(margin_ft, dtype=np.float64), (m,))),
         False,
+        False,
     )
     return result
 
@@ -288,8 +294,11 @@ def linear_conflicts_any(
     strict: bool,
     margin_m: FloatArray | float = 0.0,
     margin_ft: FloatArray | float = 0.0,
+    nested: bool = False,
 ) -> BoolArray:
-    """``(M, L)``: :func:`linear_conflicts` ORed over the intruders, in the kernel."""
+    """``(M, L)``: :func:`linear_conflicts` ORed over the intruders, in the kernel.
+    ``nested``: every intruder's volumes shrink with the level index (the recovery volumes of
+    :func:`_recovery_traffic`), so the kernel may bisect over the levels (same result)."""
     m = own.t_s.shape[0]
     result: BoolArray = linear_conflicts_kernel(
         traffic.sx,
@@ -315,6 +324,7 @@ def linear_conflicts_any(
         np.ascontiguousarray(np.broadcast_to(np.asarray(margin_m, dtype=np.float64), (m,))),
         np.ascontiguousarray(np.broadcast_to(np.asarray(margin_ft, dtype=np.float64), (m,))),
         True,
+        nested,
     )[:, 0, :]
     return result
 
@@ -817,12 +827,98 @@ def _resolve(
     return res, preferred
 
 
+@functools.lru_cache(maxsize=16)
+def _grids(p: BandsParameters) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """The value grids of the four dimensions (deg, kt, fpm, ft), as the builders make them."""
+    count_gs = round((p.max_gs_kt - p.min_gs_kt) / p.step_gs_kt) + 1
+    count_vs = round(2 * p.max_vs_fpm / p.step_vs_fpm) + 1
+    count_alt = round((p.max_alt_ft - p.min_alt_ft) / p.step_alt_ft) + 1
+    grids = (
+        np.arange(0.0, 360.0, p.step_track_deg, dtype=np.float64),
+        (p.min_gs_kt + np.arange(count_gs) * p.step_gs_kt).astype(np.float64),
+        (-p.max_vs_fpm + np.arange(count_vs) * p.step_vs_fpm).astype(np.float64),
+        (p.min_alt_ft + np.arange(count_alt) * p.step_alt_ft).astype(np.float64),
+    )
+    for g in grids:
+        g.setflags(write=False)
+    return grids
+
+
+@functools.lru_cache(maxsize=16)
+def _grid_targets(p: BandsParameters) -> tuple[FloatArray, FloatArray]:
+    """Ground-speed values in m/s and vertical-speed values in ft/s (the builders' targets)."""
+    _, gs, vs, _ = _grids(p)
+    targets = (gs * MPS_PER_KT, vs / 60.0)
+    for g in targets:
+        g.setflags(write=False)
+    return targets
+
+
+def _compiled_rows(
+    own: Ownship, p: BandsParameters, lookahead_s: float
+) -> tuple[list[FloatArray], tuple[Trajectory, FloatArray, FloatArray, FloatArray], _ValueIndex]:
+    """The value grids, the rows (states, durations, margins m / ft) and the value index of
+    :func:`_stack_rows` + :func:`_value_index` over the four builders (and holding last),
+    built in one compiled pass (:func:`deconflict.daa._jit.band_rows_kernel`)."""
+    track, gs, vs, alt = _grids(p)
+    gs_mps, vs_fps = _grid_targets(p)
+    (t_s, px, py, ux, uy, z, w, dur, mm, mf, final_row, path_of, start, length) = band_rows_kernel(
+        p.kinematic,
+        own.ux,
+        own.uy,
+        own.z_ft,
+        own.w_fps,
+        own.track_deg,
+        float(lookahead_s),
+        float(p.time_step_s),
+        float(p.turn_rate_dps),
+        float(p.horizontal_accel_mps2),
+        _vertical_accel_fps2(p),
+        p.vertical_rate_fpm / 60.0,
+        p.max_gs_kt * MPS_PER_KT,
+        p.min_gs_kt * MPS_PER_KT,
+        p.max_vs_fpm / 60.0,
+        track,
+        gs_mps,
+        vs_fps,
+        alt,
+    )
+    grids = [track.copy(), gs.copy(), vs.copy(), alt.copy()]
+    offsets = [0]
+    for g in grids:
+        offsets.append(offsets[-1] + g.shape[0])
+    index = _ValueIndex(
+        final_row=final_row,
+        path_of=path_of,
+        path_start=start,
+        path_len=length,
+        t_m=t_s[final_row],
+        offsets=offsets,
+    )
+    return grids, (Trajectory(t_s, px, py, ux, uy, z, w), dur, mm, mf), index
+
+
+def _rows_of(index: _ValueIndex, dimensions: list[int]) -> BoolArray:
+    """Rows (final states and manoeuvre path samples) of the values of ``dimensions``."""
+    needed = np.zeros(index.t_m.shape[0] + int(index.path_len.sum()) + 1, dtype=bool)
+    for d in dimensions:
+        a, b = index.offsets[d], index.offsets[d + 1]
+        needed[index.final_row[a:b]] = True
+        for path in np.unique(index.path_of[a:b]):
+            if path >= 0:
+                start = int(index.path_start[path])
+                needed[start : start + int(index.path_len[path])] = True
+    return needed
+
+
 def compute_bands(profile: Profile, states: States, own: int, intruders: IntArray) -> Bands:
     """Bands of aircraft ``own`` against ``intruders`` (row indices into ``states``).
 
-    All rows (every value's final state, every manoeuvre path sample, and holding) go through
-    one compiled loss test ORed over the intruders, and one compiled pass over the paths
-    (:func:`compute_bands_numpy` is the same computation through the numpy oracles)."""
+    All rows (every value's final state, every manoeuvre path sample, and holding) are built
+    in one compiled pass, go through one compiled loss test ORed over the intruders (recovery
+    steps bisected, only the stuck dimensions' rows), one compiled pass over the paths and one
+    for recovery labels and resolutions (:func:`compute_bands_numpy` is the same computation
+    through the numpy builders and oracles)."""
     return _compute_bands(profile, states, own, intruders, compiled=True)
 
 
@@ -838,19 +934,27 @@ def _compute_bands(
     p = profile.bands
     ownship, traffic = traffic_from(profile, states, own, intruders)
     strict = all(lv.volume.strict for a in profile.alerters for lv in a.levels)
-    builders = (_track_dimension, _gs_dimension, _vs_dimension, _alt_dimension)
-    dims = [b(ownship, p, profile.lookahead_s) for b in builders]
     corrective = _corrective_region(profile)
     currents = (ownship.track_deg, ownship.gs_kt, ownship.vs_fpm, ownship.z_ft)
     dt = p.time_step_s
     look = profile.lookahead_s
-    # the last row: holding the current state (time 0, straight for the look-ahead)
-    t0 = np.zeros(1)
-    hold_state = _straight(ownship, t0, np.full(1, ownship.ux), np.full(1, ownship.uy))
-    rows = _stack_rows(dims, look, dt, hold_state)
-    states_all, duration = rows.states, rows.duration_s
-    margin_m, margin_ft = rows.margin_m, rows.margin_ft
-    index = _value_index(dims, rows)
+    dims: list[_Dimension] = []
+    rows: _Rows | None = None
+    if compiled:
+        values, (states_all, duration, margin_m, margin_ft), index = _compiled_rows(
+            ownship, p, look
+        )
+    else:
+        builders = (_track_dimension, _gs_dimension, _vs_dimension, _alt_dimension)
+        dims = [b(ownship, p, look) for b in builders]
+        values = [dim.values for dim in dims]
+        # the last row: holding the current state (time 0, straight for the look-ahead)
+        t0 = np.zeros(1)
+        hold_state = _straight(ownship, t0, np.full(1, ownship.ux), np.full(1, ownship.uy))
+        rows = _stack_rows(dims, look, dt, hold_state)
+        states_all, duration = rows.states, rows.duration_s
+        margin_m, margin_ft = rows.margin_m, rows.margin_ft
+        index = _value_index(dims, rows)
 
     def lost(tr: Traffic) -> BoolArray:
         if compiled:
@@ -862,6 +966,7 @@ def _compute_bands(
     def per_value(hit: BoolArray) -> BoolArray:
         if compiled:
             return _all_conflicts(index, hit, look, dt)
+        assert rows is not None
         return np.concatenate(
             [
                 _dimension_conflicts(dim, hit, f, ps, look, dt)
@@ -873,16 +978,40 @@ def _compute_bands(
     hold = int(_regions(hit[-1:], traffic)[0])
     regions_all = _regions(per_value(hit), traffic)
     cut = index.offsets
-    all_regions = [regions_all[cut[k] : cut[k + 1]] for k in range(len(dims))]
+    all_regions = [regions_all[cut[k] : cut[k + 1]] for k in range(len(DIMENSIONS))]
     stuck = [r.shape[0] > 0 and not np.any(r < corrective) for r in all_regions]
-    freed: list[BoolArray | None] = [None] * len(dims)
+    freed: list[BoolArray | None] = [None] * len(DIMENSIONS)
+    lost_steps = np.zeros((regions_all.shape[0], 0), dtype=bool)
     if any(stuck):
-        steps = per_value(lost(_recovery_traffic(traffic, profile)))
-        for k in range(len(dims)):
-            if stuck[k]:
+        recovery_traffic = _recovery_traffic(traffic, profile)
+        if compiled:
+            recovery_duration = duration
+            if not all(stuck):  # only the stuck dimensions' rows matter: no time for others
+                needed = _rows_of(index, [k for k in range(len(DIMENSIONS)) if stuck[k]])
+                recovery_duration = np.where(needed, duration, 0.0)
+            steps = per_value(
+                linear_conflicts_any(
+                    recovery_traffic,
+                    states_all,
+                    recovery_duration,
+                    strict,
+                    margin_m,
+                    margin_ft,
+                    nested=True,
+                )
+            )
+        else:
+            steps = per_value(lost(recovery_traffic))
+        lost_steps = steps
+        for k in range(len(DIMENSIONS)):
+            if stuck[k] and not compiled:
                 freed[k] = ~steps[cut[k] : cut[k + 1]]  # (K, steps)
+    if compiled:
+        return _finish_compiled(
+            values, regions_all, cut, corrective, lost_steps, stuck, currents, hold
+        )
     out: list[DimensionBands] = []
-    for k, (name, dim, current) in enumerate(zip(DIMENSIONS, dims, currents, strict=True)):
+    for k, (name, grid, current) in enumerate(zip(DIMENSIONS, values, currents, strict=True)):
         regions = all_regions[k]
         recovery = False
         free_steps = freed[k]
@@ -892,17 +1021,59 @@ def _compute_bands(
                 regions = np.where(free_steps[:, usable[0]], int(Region.RECOVERY), regions)
                 recovery = True
         ok = regions < corrective
-        resolution, preferred = _resolve(name, dim.values, ok, current, hold < corrective)
+        resolution, preferred = _resolve(name, grid, ok, current, hold < corrective)
         out.append(
             DimensionBands(
                 name=name,
-                values=dim.values,
+                values=grid,
                 regions=regions,
                 current=current,
                 current_region=hold,
                 recovery=recovery,
                 resolution=resolution,
                 preferred=preferred,
+            )
+        )
+    return Bands(*out)
+
+
+def _finish_compiled(
+    values: list[FloatArray],
+    regions_all: IntArray,
+    offsets: list[int],
+    corrective: int,
+    lost_steps: BoolArray,
+    stuck: list[bool],
+    currents: tuple[float, float, float, float],
+    hold: int,
+) -> Bands:
+    """Recovery labels, resolutions and preferred sides in one compiled pass
+    (:func:`deconflict.daa._jit.finish_bands_kernel`; the loop of :func:`_compute_bands` with
+    :func:`_resolve` is its oracle)."""
+    regions, recovery, res_up, res_down, prefer_up = finish_bands_kernel(
+        np.ascontiguousarray(regions_all, dtype=np.int64),
+        np.asarray(offsets, dtype=np.int64),
+        int(corrective),
+        np.ascontiguousarray(lost_steps),
+        np.asarray(stuck, dtype=np.bool_),
+        int(Region.RECOVERY),
+        np.concatenate(values),
+        np.asarray(currents, dtype=np.float64),
+        hold < corrective,
+    )
+    out: list[DimensionBands] = []
+    for k, (name, grid, current) in enumerate(zip(DIMENSIONS, values, currents, strict=True)):
+        hi_side, lo_side = SIDES[name]
+        out.append(
+            DimensionBands(
+                name=name,
+                values=grid,
+                regions=regions[offsets[k] : offsets[k + 1]],
+                current=current,
+                current_region=hold,
+                recovery=bool(recovery[k]),
+                resolution={hi_side: float(res_up[k]), lo_side: float(res_down[k])},
+                preferred=hi_side if prefer_up[k] else lo_side,
             )
         )
     return Bands(*out)
