@@ -5,6 +5,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SYS_PKGS := postgresql chromium
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
+# pytest-xdist workers of `make test` (2 cores on the CI machine; `TEST_WORKERS=0` runs serially).
+TEST_WORKERS ?= 2
 
 .PHONY: demo test lint typecheck unit bench deps deps-system venv assets wheel-check clean
 
@@ -18,7 +20,7 @@ test: deps
 	$(VENV)/bin/ruff format --check src tests bench tools setup.py
 	$(VENV)/bin/mypy
 	$(PY) tools/wheel_check.py
-	$(VENV)/bin/pytest -q -p no:cacheprovider; rc=$$?; \
+	$(VENV)/bin/pytest -q -p no:cacheprovider -n $(TEST_WORKERS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
 lint:

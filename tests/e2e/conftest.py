@@ -16,9 +16,14 @@ from dashboard_browser import CHROMIUM, CHROMIUM_ARGS
 from dashboard_scenario import BrokerProcess, submit_notices
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless Chromium for the session."""
+    """One headless Chromium per test module (~1 s to start).
+
+    Not per session: while Playwright's sync API is running it holds an asyncio event loop in
+    the main thread, so every later test of the process that calls ``asyncio.run()`` would fail
+    ("cannot be called from a running event loop"), depending only on which files ran before.
+    """
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
