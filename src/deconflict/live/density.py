@@ -100,13 +100,60 @@ def _cells(
     return np.stack([i, j, k], axis=1).astype(np.int64)
 
 
+def _row_codes(cells: npt.NDArray[np.int64]) -> npt.NDArray[np.int64] | None:
+    """One int64 per row of ``cells`` ``(n, 3)`` ordered like the rows' lexicographic order, or
+    ``None`` when the cells span too much for one int64 (then rows are compared as rows)."""
+    lo = cells.min(axis=0)
+    span = cells.max(axis=0) - lo + 1
+    if float(span[0]) * float(span[1]) * float(span[2]) >= 2**62:
+        return None
+    rel = cells - lo
+    return np.asarray((rel[:, 0] * span[1] + rel[:, 1]) * span[2] + rel[:, 2], dtype=np.int64)
+
+
+def _unique_rows(
+    cells: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """``np.unique(cells, axis=0, return_inverse=True, return_counts=True)`` for non-empty
+    ``(n, 3)`` cells, through one int64 code per row (a 1-D sort, ~20x faster than a row sort):
+    the same sorted unique rows, inverse and counts."""
+    codes = _row_codes(cells)
+    if codes is None:
+        uniq, inverse, counts = np.unique(cells, axis=0, return_inverse=True, return_counts=True)
+        return uniq, inverse.reshape(-1).astype(np.int64), counts.astype(np.int64)
+    order = np.argsort(codes)  # any order within a cell: every member has the same row
+    ordered = codes[order]
+    starts = np.r_[True, ordered[1:] != ordered[:-1]]
+    inverse = np.empty(len(codes), dtype=np.int64)
+    inverse[order] = np.cumsum(starts) - 1
+    first = np.flatnonzero(starts)
+    counts = np.diff(np.r_[first, len(codes)]).astype(np.int64)
+    return cells[order[first]], inverse, counts
+
+
 def _group(cells: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """``(inverse, counts)``: each row's cell number and the size of every cell."""
     if len(cells) == 0:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty
-    _, inverse, counts = np.unique(cells, axis=0, return_inverse=True, return_counts=True)
-    return inverse.reshape(-1).astype(np.int64), counts.astype(np.int64)
+    _, inverse, counts = _unique_rows(cells)
+    return inverse, counts
+
+
+def _members(
+    inverse: npt.NDArray[np.int64], cells: npt.NDArray[np.int64]
+) -> dict[int, npt.NDArray[np.int64]]:
+    """Rows of each cell in ``cells`` (ascending row order), from one stable sort."""
+    if cells.size == 0:
+        return {}
+    order = np.argsort(inverse, kind="stable")
+    sorted_cells = inverse[order]
+    starts = np.searchsorted(sorted_cells, cells, side="left")
+    ends = np.searchsorted(sorted_cells, cells, side="right")
+    return {
+        int(c): order[a:b].astype(np.int64)
+        for c, a, b in zip(cells.tolist(), starts.tolist(), ends.tolist(), strict=True)
+    }
 
 
 def _rank_in_cell(inverse: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
@@ -137,8 +184,7 @@ def estimate_pairs(cells: npt.NDArray[np.int64]) -> tuple[int, npt.NDArray[np.in
     n = len(cells)
     if n == 0:
         return 0, np.zeros(0, dtype=np.int64)
-    uniq, inverse, counts = np.unique(cells, axis=0, return_inverse=True, return_counts=True)
-    inverse = inverse.reshape(-1)
+    uniq, inverse, counts = _unique_rows(cells)
     # Encode cells as sortable scalars to look neighbours up with searchsorted: O(m log m).
     lo = uniq.min(axis=0) - 1
     span = uniq.max(axis=0) - lo + 2
@@ -148,20 +194,20 @@ def estimate_pairs(cells: npt.NDArray[np.int64]) -> tuple[int, npt.NDArray[np.in
         near = counts[inverse]
         return int((near.astype(np.float64) - 1).sum() // 2), near
 
-    def code(c: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-        rel = c - lo
-        return np.asarray((rel[:, 0] * span[1] + rel[:, 1]) * span[2] + rel[:, 2], dtype=np.int64)
-
-    codes = code(uniq)  # np.unique sorted rows lexicographically: codes are sorted too
+    rel = uniq - lo
+    # np.unique sorted rows lexicographically: the codes are sorted too. With one cell of
+    # padding on every side, the code of a neighbour is the cell's code plus a fixed offset,
+    # and the three cells k-1..k+1 of one (i, j) column are the codes base-1..base+1: two
+    # searches per (di, dj) and a prefix sum of the counts give the 27-cell totals.
+    codes = np.asarray((rel[:, 0] * span[1] + rel[:, 1]) * span[2] + rel[:, 2], dtype=np.int64)
+    cum = np.r_[0, np.cumsum(counts)]
     total = np.zeros(len(uniq), dtype=np.int64)
     for di in (-1, 0, 1):
         for dj in (-1, 0, 1):
-            for dk in (-1, 0, 1):
-                nb = code(uniq + np.array([di, dj, dk], dtype=np.int64))
-                pos = np.searchsorted(codes, nb)
-                pos_c = np.minimum(pos, len(codes) - 1)
-                hit = codes[pos_c] == nb
-                total += np.where(hit, counts[pos_c], 0)
+            base = codes + (di * int(span[1]) + dj) * int(span[2])
+            first = np.searchsorted(codes, base - 1, side="left")
+            after = np.searchsorted(codes, base + 1, side="right")
+            total += cum[after] - cum[first]
     near = total[inverse]
     return int((near.astype(np.float64) - 1).sum() // 2), near
 
@@ -219,8 +265,10 @@ def thin(
     if counts.max(initial=0) > pol.max_per_cell:
         rank = _rank_in_cell(inverse)
         keep &= rank < pol.max_per_cell
-        for cell in np.flatnonzero(counts > pol.max_per_cell):
-            rows = np.flatnonzero(inverse == cell)
+        dense_cells = np.flatnonzero(counts > pol.max_per_cell)
+        members = _members(inverse, dense_cells)
+        for cell in dense_cells:
+            rows = members[int(cell)]
             i, j, k = (int(x) for x in fine[rows[0]])
             clusters.append(
                 _cluster(
@@ -241,8 +289,10 @@ def thin(
     while pairs > pol.max_pairs and cap >= 1:
         c_inverse, c_counts = _group(coarse)
         rank = _rank_in_cell(c_inverse)
-        for cell in np.flatnonzero(c_counts > cap):
-            local = np.flatnonzero(c_inverse == cell)
+        over = np.flatnonzero(c_counts > cap)
+        members = _members(c_inverse, over)
+        for cell in over:
+            local = members[int(cell)]
             drop = local[rank[local] >= cap]
             i, j, k = (int(x) for x in coarse[local[0]])
             key = f"c:{pol.region_nm:g}:{i}:{j}:{k}"

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from deconflict.live.alerts import Alert
-from deconflict.live.tracks import BoolArray, TrackStates
+from deconflict.live.tracks import BoolArray, TrackStates, party_rows, row_index
 from deconflict.times import utc_iso
 
 ALERT_METRICS = ("t_out_s", "t_cpa_s", "hmd_nm", "vmd_ft", "range_nm", "vertical_ft", "outside_s")
@@ -164,6 +164,8 @@ def _graded(alert: Alert, party: str) -> dict[str, Any]:
 
 
 def _state_row(states: TrackStates, i: int) -> dict[str, Any]:
+    """One row's kinematic fields, rounded for display (the slow per-row reference of
+    :func:`_state_rows`)."""
     return {
         "lat": _num(states.lat_deg[i], 6),
         "lon": _num(states.lon_deg[i], 6),
@@ -172,6 +174,51 @@ def _state_row(states: TrackStates, i: int) -> dict[str, Any]:
         "track_deg": _num(states.track_deg[i], 1),
         "vs_fpm": _num(states.vs_fpm[i], 0),
     }
+
+
+STATE_FIELDS: tuple[tuple[str, str, int], ...] = (
+    ("lat", "lat_deg", 6),
+    ("lon", "lon_deg", 6),
+    ("alt_ft", "alt_ft", 0),
+    ("gs_kt", "gs_kt", 1),
+    ("track_deg", "track_deg", 1),
+    ("vs_fpm", "vs_fpm", 0),
+)
+"""Picture field, ``TrackStates`` column, decimals shown."""
+
+
+def _rounded(values: Any, digits: int) -> list[float | None]:
+    """:func:`_num` over an array at once: rounded to ``digits``, non-finite -> ``None``.
+
+    ``np.round`` (scale, round half to even, unscale) instead of Python's correctly rounded
+    ``round``: equal to :func:`_num` except, rarely, one unit in the last shown decimal at a
+    half-way case (display precision; checked in ``tests/live/test_live_fastpaths.py``)."""
+    arr = np.asarray(values, dtype=np.float64)
+    out: list[float | None] = np.round(arr, digits).tolist()
+    if arr.size and not np.isfinite(arr).all():
+        for k in np.flatnonzero(~np.isfinite(arr)).tolist():
+            out[k] = None
+    return out
+
+
+def _state_rows(states: TrackStates, rows: Any) -> list[dict[str, Any]]:
+    """:func:`_state_row` of every row index in ``rows``, column by column."""
+    idx = np.asarray(rows, dtype=np.intp)
+    cols = [_rounded(getattr(states, col)[idx], digits) for _, col, digits in STATE_FIELDS]
+    names = [name for name, _, _ in STATE_FIELDS]
+    return [dict(zip(names, values, strict=True)) for values in zip(*cols, strict=True)]
+
+
+def _time_strings(times_s: Any) -> list[str]:
+    """ISO 8601 UTC of each Unix time (one conversion per distinct time)."""
+    cache: dict[float, str] = {}
+    out = []
+    for t in np.asarray(times_s, dtype=np.float64).tolist():
+        text = cache.get(t)
+        if text is None:
+            text = cache[t] = utc_iso(datetime.fromtimestamp(t, tz=UTC))
+        out.append(text)
+    return out
 
 
 def visible_picture(
@@ -213,21 +260,26 @@ def visible_picture(
     """
     label = labels_for(names, party)
     if index is None:
-        index = {str(a): k for k, a in enumerate(states.ids)}
-    own_rows = np.flatnonzero(states.party == party)
+        index = row_index(states)
+    own_rows = party_rows(states).get(party, np.zeros(0, dtype=np.intp))
     truncated = max_own is not None and own_rows.size > max_own
-    own = []
-    for i in [] if truncated else own_rows:
-        row = {
-            "id": str(states.ids[i]),
-            "callsign": str(states.callsign[i]),
-            **_state_row(states, int(i)),
-            "time": utc_iso(datetime.fromtimestamp(float(states.time_s[i]), tz=UTC)),
-            "stale": bool(stale[i]) if stale is not None else False,
-        }
-        own.append(row)
-    traffic = []
+    own: list[dict[str, Any]] = []
+    if not truncated and own_rows.size:
+        rows = _state_rows(states, own_rows)
+        times = _time_strings(states.time_s[own_rows])
+        flags = stale[own_rows].tolist() if stale is not None else [False] * own_rows.size
+        for i, row, when, flag in zip(own_rows.tolist(), rows, times, flags, strict=True):
+            own.append(
+                {
+                    "id": str(states.ids[i]),
+                    "callsign": str(states.callsign[i]),
+                    **row,
+                    "time": when,
+                    "stale": bool(flag),
+                }
+            )
     views: list[Any] = []
+    found: list[tuple[Alert, int, str, int]] = []  # alert, subject number, party, state row
     for alert in alerts:
         if not alert.is_open or party not in alert.parties:
             continue
@@ -238,15 +290,24 @@ def visible_picture(
             pos = index.get(subject.ref)
             if pos is None or states.party[pos] != subject.party:
                 continue
+            found.append((alert, n, subject.party, pos))
+    traffic = []
+    if found:
+        kin = _state_rows(states, [f[3] for f in found])
+        nan = float("nan")
+        t_in = _rounded([f[0].t_in_s for f in found], 1)
+        hmd = _rounded([f[0].metrics.get("hmd_nm", nan) for f in found], 3)
+        vmd = _rounded([f[0].metrics.get("vmd_ft", nan) for f in found], 0)
+        for k, (alert, n, owner, _pos) in enumerate(found):
             traffic.append(
                 {
                     "handle": handle(alert, n),
                     "alert_id": alert.id,
-                    "party": label.get(subject.party, subject.party),
-                    **_state_row(states, pos),
-                    "t_in_s": _num(alert.t_in_s, 1),
-                    "hmd_nm": _num(alert.metrics.get("hmd_nm", float("nan")), 3),
-                    "vmd_ft": _num(alert.metrics.get("vmd_ft", float("nan")), 0),
+                    "party": label.get(owner, owner),
+                    **kin[k],
+                    "t_in_s": t_in[k],
+                    "hmd_nm": hmd[k],
+                    "vmd_ft": vmd[k],
                 }
             )
     return {
