@@ -55,9 +55,9 @@ def conflict_alert(alert_id: str = "LA1") -> AlertSeen:
 
 def test_watch_handover_windows() -> None:
     red, blue = default_profiles()["RED"], default_profiles()["BLUE"]
-    assert red.away(0.0) and red.away(419.0) and not red.away(420.0)
-    assert red.back_at(100.0) == 420.0 and red.back_at(500.0) == 500.0
-    assert red.away(3600.0 + 10.0) and red.back_at(3610.0) == 3600.0 + 420.0
+    assert red.away(0.0) and red.away(599.0) and not red.away(600.0)
+    assert red.back_at(100.0) == 600.0 and red.back_at(700.0) == 700.0
+    assert red.away(3600.0 + 10.0) and red.back_at(3610.0) == 3600.0 + 600.0
     assert not blue.away(100.0) and blue.away(1800.0) and blue.back_at(1900.0) == 2220.0
 
 
@@ -70,12 +70,12 @@ def test_answers_receipt_then_substance_and_nothing_while_away() -> None:
     assert acts[1].answer in ("will_comply", "unable")
     assert 10.0 + 15.0 <= acts[0].at_s <= 10.0 + 60.0 < acts[1].at_s
     assert (acts[1].reason is not None) == (acts[1].answer == "unable")
-    # RED is at the handover: a FLASH arriving at t=60 waits until t=420 (past its deadline).
+    # RED is at the handover: a FLASH arriving at t=60 waits until t=600 (past its deadline).
     red = officer("RED")
     red.on_message(Incoming("m2", "t2", "safety_of_flight_warning", "flash", "BLUE"), 60.0)
     first = red.pending()[0]
-    assert first.answer == "received" and first.at_s == 420.0 > 60.0 + 300.0
-    assert red.due(419.0) == [] and [a.ref for a in red.due(420.0)] == ["m2"]
+    assert first.answer == "received" and first.at_s == 600.0 > 60.0 + 300.0
+    assert red.due(599.0) == [] and [a.ref for a in red.due(600.0)] == ["m2"]
     # Already answered by someone: no receipt again; acknowledgements are not acknowledged.
     quiet = officer("BLUE")
     quiet.on_message(Incoming("m3", "t3", "query", "immediate", "RED", ("received",)), 5.0)
@@ -172,7 +172,7 @@ def test_incident_named_in_is_answered_and_closed() -> None:
     red.on_incident(IncidentSeen("I1", "other", "filed"), 390.0)
     acts = red.pending()
     assert [a.kind for a in acts] == ["respond", "close"]
-    assert acts[0].at_s >= 420.0  # after the handover
+    assert acts[0].at_s >= 600.0  # after the handover
     assert acts[1].at_s == pytest.approx(acts[0].at_s + 900.0)
     assert acts[0].body["statement"]
     reporter = officer("BLUE")

@@ -418,6 +418,7 @@ def band_rows_kernel(
     kinematic: bool,
     ux: float,
     uy: float,
+    v_mps: float,
     z0: float,
     w0: float,
     track_deg: float,
@@ -458,7 +459,7 @@ def band_rows_kernel(
     Returns ``(t_s, px, py, ux, uy, z_ft, w_fps, duration_s, margin_m, margin_ft, final_row,
     path_of, path_start, path_len)`` (path ``2 d`` / ``2 d + 1``: the up/right and down/left
     path of dimension ``d``; ``t_s[final_row]`` is each value's ``t_m``)."""
-    v = math.sqrt(ux * ux + uy * uy)
+    v = v_mps  # math.hypot(ux, uy) from the caller, bit-identical to the numpy builders'
     if v > 0.0:
         ex = ux / v
         ey = uy / v

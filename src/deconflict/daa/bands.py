@@ -866,6 +866,7 @@ def _compiled_rows(
         p.kinematic,
         own.ux,
         own.uy,
+        math.hypot(own.ux, own.uy),
         own.z_ft,
         own.w_fps,
         own.track_deg,

@@ -12,10 +12,10 @@ times that go into message fields come from the ``to_utc`` function the caller p
 Behaviour (the numbers are :class:`OfficerProfile` fields):
 
 * **Watch handover.** Once every ``period_s`` (an hour) the console is unattended for
-  ``away_s`` (7 min) starting ``away_offset_s`` into the hour (RED: at the top of the hour,
-  BLUE: at half past). Anything that arrives meanwhile is answered on return, so a FLASH message
-  (5 min deadline) sent just before or during a handover is answered late: the recipient's
-  escalation ladder runs and the sender files an incident.
+  ``away_s`` (7 min; RED's 10 min) starting ``away_offset_s`` into the hour (RED: at the top of
+  the hour, BLUE: at half past). Anything that arrives meanwhile is answered on return, so a
+  FLASH message (5 min deadline) sent just before or during a handover is answered late: the
+  recipient's escalation ladder runs and the sender files an incident.
 * **Answers.** A message is first acknowledged ``received`` after ``receipt_delay_s``; a
   safety-of-flight warning, a request to deconflict or an intent to enter a zone then gets a
   substantive answer (``will_comply``, or ``unable`` with a reason about one time in
@@ -116,12 +116,18 @@ class OfficerProfile:
 
 
 def default_profiles(*, ack_alerts: bool = False) -> dict[str, OfficerProfile]:
-    """The demo's two officers: RED's watch changes at the top of the hour (and RED's warnings
-    start once it is back), BLUE's at half past."""
+    """The demo's two officers: RED's watch changes at the top of the hour and takes 10 min (so a
+    FLASH warning sent in the demo's first minutes is answered past its 5 min deadline, and RED's
+    warnings start once it is back), BLUE's at half past and takes 7 min."""
     return {
         "BLUE": OfficerProfile("BLUE", "RED", away_offset_s=1800.0, ack_alerts=ack_alerts),
         "RED": OfficerProfile(
-            "RED", "BLUE", away_offset_s=0.0, first_warning_s=480.0, ack_alerts=ack_alerts
+            "RED",
+            "BLUE",
+            away_offset_s=0.0,
+            away_s=600.0,
+            first_warning_s=660.0,
+            ack_alerts=ack_alerts,
         ),
     }
 
