@@ -26,7 +26,7 @@ ALLOWED_CORE_DEPS: dict[str, tuple[str, ...]] = {
     "hotline": (),
     "live": ("geo", "tactical", "strategic", "daa"),
     "daa": ("tactical",),
-    "sim": ("geo", "tactical", "strategic"),
+    "sim": ("geo", "tactical", "strategic", "daa"),
 }
 
 

@@ -309,10 +309,10 @@ def _random_bands(rng: random.Random) -> tuple[dict[str, Any], dict[str, Any]]:
 def test_band_arcs_and_scales_cover_the_grid(js: Any, seed: int) -> None:
     """Arcs cover each track value's degree once, by its region; each scale gives every region
     the pixels of its grid cells inside the window (brute force over the grid values)."""
-    from deconflict.daa.guidance import _TEMPLATE_MANOEUVRE
+    from deconflict.daa.guidance import TEMPLATE_MANOEUVRE
 
     wire, grid = _random_bands(random.Random(seed))
-    keys = sorted(_TEMPLATE_MANOEUVRE)
+    keys = sorted(TEMPLATE_MANOEUVRE)
     width = 250
     got = js.evaluate(BANDS_JS, [wire, width, [list(k) for k in keys]])
     want_track: dict[str, float] = {}
@@ -338,7 +338,7 @@ def test_band_arcs_and_scales_cover_the_grid(js: Any, seed: int) -> None:
         assert got["scales"][name]["widths"] == pytest.approx(want), name
     # The manoeuvre names are the broker's (daa/guidance.py), for every (dimension, side).
     assert [(m["manoeuvre"], m["target"]) for m in got["manoeuvres"]] == [
-        _TEMPLATE_MANOEUVRE[k] for k in keys
+        TEMPLATE_MANOEUVRE[k] for k in keys
     ]
     assert got["mine"] == ["VIPER11"]  # only the own aircraft's guidance
     assert got["text"] == "turn_right → 115°"  # no catalogue loaded: the value id, then the target

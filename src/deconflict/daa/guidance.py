@@ -441,7 +441,7 @@ def _near(profile: Profile, states: States, own: int, candidates: IntArray) -> I
     return near
 
 
-_TEMPLATE_MANOEUVRE: Final = {
+TEMPLATE_MANOEUVRE: Final[dict[tuple[str, str], tuple[str, str | None]]] = {
     ("hold", "hold"): ("maintain", None),
     ("track_deg", "right"): ("turn_right", "target_track_deg"),
     ("track_deg", "left"): ("turn_left", "target_track_deg"),
@@ -452,6 +452,8 @@ _TEMPLATE_MANOEUVRE: Final = {
     ("alt_ft", "up"): ("change_altitude", "target_altitude_ft"),
     ("alt_ft", "down"): ("change_altitude", "target_altitude_ft"),
 }
+"""(dimension, side) of a manoeuvre -> the ``coordinated_guidance`` template's manoeuvre and its
+target field (deg, kt, fpm, ft); the simulated officer and the dashboard use the same table."""
 
 
 def guidance_template_fields(
@@ -469,7 +471,7 @@ def guidance_template_fields(
     Only the receiving party's own manoeuvre and whether the other side was guided: never the
     other side's manoeuvre (need to know).
     """
-    name, target = _TEMPLATE_MANOEUVRE[(manoeuvre.dimension, manoeuvre.side)]
+    name, target = TEMPLATE_MANOEUVRE[(manoeuvre.dimension, manoeuvre.side)]
     fields: dict[str, object] = {
         "status": "guidance_confirmed" if confirmed else "guidance_proposed",
         "alert_ref": alert_ref,

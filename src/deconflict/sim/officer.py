@@ -47,6 +47,8 @@ from typing import Any, Final
 
 import numpy as np
 
+from deconflict.daa.guidance import TEMPLATE_MANOEUVRE, Manoeuvre, guidance_template_fields
+
 DEFAULT_DEADLINES_S: Final[dict[str, float]] = {
     "flash": 300.0,
     "immediate": 900.0,
@@ -144,19 +146,8 @@ class Incoming:
     answers: tuple[str, ...] = ()
 
 
-GUIDANCE_TEMPLATE: Final[dict[tuple[str, str], tuple[str, str | None]]] = {
-    ("hold", "hold"): ("maintain", None),
-    ("track_deg", "right"): ("turn_right", "target_track_deg"),
-    ("track_deg", "left"): ("turn_left", "target_track_deg"),
-    ("gs_kt", "up"): ("increase_speed", "target_gs_kt"),
-    ("gs_kt", "down"): ("reduce_speed", "target_gs_kt"),
-    ("vs_fpm", "up"): ("set_vertical_speed", "target_vs_fpm"),
-    ("vs_fpm", "down"): ("set_vertical_speed", "target_vs_fpm"),
-    ("alt_ft", "up"): ("change_altitude", "target_altitude_ft"),
-    ("alt_ft", "down"): ("change_altitude", "target_altitude_ft"),
-}
-"""(dimension, side) of a guidance view -> the template's manoeuvre and its target field (the same
-table as ``deconflict.daa.guidance``; ``tests/sim`` checks they agree)."""
+GUIDANCE_TEMPLATE: Final = TEMPLATE_MANOEUVRE
+"""(dimension, side) of a guidance view -> the template's manoeuvre and its target field."""
 
 
 @dataclass(frozen=True)
@@ -183,19 +174,15 @@ def guidance_fields(
 ) -> dict[str, Any]:
     """Fields of the ``coordinated_guidance`` template for the manoeuvre ``g`` (units of the
     field names: deg, kt, fpm, ft)."""
-    name, target = GUIDANCE_TEMPLATE[(g.dimension, g.side)]
-    fields: dict[str, Any] = {
-        "status": "guidance_confirmed" if confirmed else "guidance_proposed",
-        "alert_ref": alert_ref,
-        "track_ref": track_ref,
-        "manoeuvre": name,
-        "counterpart": "counterpart_guided" if counterpart_guided else "counterpart_not_guided",
-        "profile": profile,
-        "alert_level": int(alert_level),
-    }
-    if target is not None:
-        fields[target] = float(g.value)
-    return fields
+    return guidance_template_fields(
+        Manoeuvre(g.dimension, g.side, float(g.value), float(g.current), 0.0),
+        alert_ref=alert_ref,
+        track_ref=track_ref,
+        profile=profile,
+        alert_level=alert_level,
+        counterpart_guided=counterpart_guided,
+        confirmed=confirmed,
+    )
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ export const REGION_STYLE = {
 export const GRID_STEP = {track_deg: 1, gs_kt: 5, vs_fpm: 100, alt_ft: 100};
 
 /** (dimension, side) of a `GuidanceView` -> hotline `coordinated_guidance` manoeuvre and target
- * field (the same table as deconflict/daa/guidance.py `_TEMPLATE_MANOEUVRE`). */
+ * field (the same table as deconflict/daa/guidance.py `TEMPLATE_MANOEUVRE`). */
 const MANOEUVRES = {
   'hold:hold': ['maintain', null],
   'track_deg:right': ['turn_right', 'target_track_deg'],
