@@ -257,34 +257,7 @@ def linear_conflicts(
     """``(M, I, L)``: from each ownship state, flying straight for ``duration_s``, is any
     intruder's level volume (widened by the margins, m and ft, scalars or per state) lost?
     Compiled; same results as :func:`linear_conflicts_numpy`."""
-    m = own.t_s.shape[0]
-    result: BoolArray = linear_conflicts_kernel(
-        traffic.sx,
-        traffic.sy,
-        traffic.vx,
-        traffic.vy,
-        traffic.z_ft,
-        traffic.w_fps,
-        traffic.dthr_m,
-        traffic.zthr_ft,
-        traffic.tthr_s,
-        traffic.tcoa_s,
-        traffic.present,
-        own.t_s,
-        own.px,
-        own.py,
-        own.ux,
-        own.uy,
-        own.z_ft,
-        own.w_fps,
-        np.ascontiguousarray(duration_s, dtype=np.float64),
-        strict,
-        np.ascontiguousarray(np.broadcast_to(np.asarray(margin_m, dtype=np.float64), (m,))),
-        np.ascontiguousarray(np.broadcast_to(np.asarray(margin_ft, dtype=np.float64), (m,))),
-        False,
-        False,
-    )
-    return result
+    return _run_kernel(traffic, own, duration_s, strict, margin_m, margin_ft, False, False)
 
 
 def linear_conflicts_any(
@@ -299,6 +272,21 @@ def linear_conflicts_any(
     """``(M, L)``: :func:`linear_conflicts` ORed over the intruders, in the kernel.
     ``nested``: every intruder's volumes shrink with the level index (the recovery volumes of
     :func:`_recovery_traffic`), so the kernel may bisect over the levels (same result)."""
+    return _run_kernel(traffic, own, duration_s, strict, margin_m, margin_ft, True, nested)[:, 0, :]
+
+
+def _run_kernel(
+    traffic: Traffic,
+    own: Trajectory,
+    duration_s: FloatArray,
+    strict: bool,
+    margin_m: FloatArray | float,
+    margin_ft: FloatArray | float,
+    any_intruder: bool,
+    nested: bool,
+) -> BoolArray:
+    """:func:`deconflict.daa._jit.linear_conflicts_kernel` on ``traffic`` and ``own`` (margins
+    broadcast to one per ownship state, m and ft)."""
     m = own.t_s.shape[0]
     result: BoolArray = linear_conflicts_kernel(
         traffic.sx,
@@ -323,9 +311,9 @@ def linear_conflicts_any(
         strict,
         np.ascontiguousarray(np.broadcast_to(np.asarray(margin_m, dtype=np.float64), (m,))),
         np.ascontiguousarray(np.broadcast_to(np.asarray(margin_ft, dtype=np.float64), (m,))),
-        True,
+        any_intruder,
         nested,
-    )[:, 0, :]
+    )
     return result
 
 
