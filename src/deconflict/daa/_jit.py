@@ -737,3 +737,72 @@ def finish_bands_kernel(
         res_down[d] = values[arg_down] if math.isfinite(best_down) else -math.inf
         prefer_up[d] = best_up <= best_down
     return out, recovery, res_up, res_down, prefer_up
+
+
+@nb.njit(cache=True, nogil=True)
+def paths_lost_kernel(
+    sx0: float,
+    sy0: float,
+    pax: np.ndarray,
+    pay: np.ndarray,
+    uax: np.ndarray,
+    uay: np.ndarray,
+    za: np.ndarray,
+    wa: np.ndarray,
+    pbx: np.ndarray,
+    pby: np.ndarray,
+    ubx: np.ndarray,
+    uby: np.ndarray,
+    zb: np.ndarray,
+    wb: np.ndarray,
+    duration_s: np.ndarray,
+    dthr_m: float,
+    zthr_ft: float,
+    tthr_s: float,
+    tcoa_s: float,
+    strict: bool,
+) -> np.ndarray:  # pragma: no cover - compiled
+    """Whether candidate path ``ia`` of aircraft A (rows of ``pax`` ... ``wa``, ``(A, T)``:
+    position m, velocity m/s, altitude ft, vertical rate ft/s at each sample) and path ``ib``
+    of B (``(B, T)``, B's start ``(sx0, sy0)`` m from A) lose the volume in some sample ``t``
+    over ``[0, duration_s[t]]``: ``(A, B)`` booleans. Oracle:
+    ``guidance._paths_lost_numpy`` (the same arithmetic, element by element)."""
+    a_count = pax.shape[0]
+    b_count = pbx.shape[0]
+    t_count = duration_s.shape[0]
+    out = np.zeros((a_count, b_count), dtype=np.bool_)
+    for ia in range(a_count):
+        for ib in range(b_count):
+            for t in range(t_count):
+                sx = sx0 + pbx[ib, t] - pax[ia, t]
+                sy = sy0 + pby[ib, t] - pay[ia, t]
+                vx = ubx[ib, t] - uax[ia, t]
+                vy = uby[ib, t] - uay[ia, t]
+                sz = zb[ib, t] - za[ia, t]
+                vz = wb[ib, t] - wa[ia, t]
+                ss = sx * sx + sy * sy
+                sv = sx * vx + sy * vy
+                vv = vx * vx + vy * vy
+                moving = vv > _MOVING_EPS
+                vv_safe = vv if moving else 1.0
+                vz_moving = abs(vz) > _MOVING_EPS
+                vz_safe = vz if vz_moving else 1.0
+                lost, _, _ = _loss(
+                    ss,
+                    sv,
+                    vv_safe,
+                    moving,
+                    sz,
+                    vz_safe,
+                    vz_moving,
+                    dthr_m,
+                    zthr_ft,
+                    tthr_s,
+                    tcoa_s,
+                    duration_s[t],
+                    strict,
+                )
+                if lost:
+                    out[ia, ib] = True
+                    break
+    return out

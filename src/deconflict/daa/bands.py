@@ -48,7 +48,7 @@ from deconflict.daa.alerting import States
 from deconflict.daa.profiles import BandsParameters, Profile, Region
 from deconflict.daa.wcv import loss_interval
 from deconflict.tactical._geometry import east_north, kinematics
-from deconflict.units import M_PER_FT, MPS_PER_KT, FloatArray
+from deconflict.units import M_PER_FT, MPS_PER_KT, WGS84_A_M, WGS84_E2, FloatArray
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -1072,9 +1072,49 @@ def band_intruders(profile: Profile, states: States, own: int) -> IntArray:
     """Aircraft that some manoeuvre of ``own`` could bring into a volume within the look-ahead.
 
     Horizontal reach: (fastest band speed + intruder speed) x look-ahead + DTHR + TTHR x that
-    closing speed; vertical reach: ZTHR + (fastest band vertical speed + intruder's) x
-    look-ahead. Brute force over all aircraft (one ownship): O(n).
+    closing speed (ECEF chord between surface positions, m); vertical reach: ZTHR + (fastest
+    band vertical speed + intruder's) x look-ahead. O(n) comparisons per ownship, but the
+    trigonometry runs only on the aircraft of a latitude band that holds every aircraft within
+    the largest reach (:func:`_reach_band`); the answer equals :func:`band_intruders_reference`.
     """
+    n = len(states)
+    if n < 2:
+        return np.empty(0, dtype=np.int64)
+    p = profile.bands
+    t = profile.lookahead_s
+    own_speed = max(p.max_gs_kt, float(states.gs_kt[own])) * MPS_PER_KT
+    dthr, tthr, zthr = _reach_thresholds(profile)
+    max_reach = (own_speed + float(states.gs_kt.max()) * MPS_PER_KT) * (t + tthr) + dthr + 1000.0
+    lat_lo, lat_hi = _reach_band(float(states.lat_deg[own]), max_reach)
+    lat = states.lat_deg
+    rows = np.flatnonzero((lat >= lat_lo) & (lat <= lat_hi))
+    # the ownship first, then the candidates (kinematics is element-wise: the same values as
+    # over all aircraft)
+    rows = np.concatenate([np.array([own], dtype=np.int64), rows[rows != own].astype(np.int64)])
+    kin = kinematics(
+        states.lat_deg[rows], states.lon_deg[rows], states.gs_kt[rows], states.track_deg[rows]
+    )
+    dx = kin.x_m[1:] - kin.x_m[0]
+    dy = kin.y_m[1:] - kin.y_m[0]
+    dz = kin.z_m[1:] - kin.z_m[0]
+    dist = np.sqrt(dx * dx + dy * dy + dz * dz)
+    cand = rows[1:]
+    gs = states.gs_kt[cand]
+    closing = own_speed + gs * MPS_PER_KT
+    reach_h = closing * (t + tthr) + dthr + 1000.0
+    own_vs = max(p.max_vs_fpm, abs(float(states.vs_fpm[own]))) / 60.0
+    alt = states.alt_ft[cand]
+    near = dist <= reach_h
+    if p.kinematic:  # (instantaneous altitude values jump anywhere: no vertical reach)
+        reach_v = zthr + (own_vs + np.abs(states.vs_fpm[cand]) / 60.0) * t + 100.0
+        near &= np.abs(alt - states.alt_ft[own]) <= reach_v
+    found: IntArray = cand[near]  # ascending, like ``rows``
+    return found
+
+
+def band_intruders_reference(profile: Profile, states: States, own: int) -> IntArray:
+    """Brute force over all aircraft (kinematics of every one): the slow, obviously correct
+    reference of :func:`band_intruders`."""
     n = len(states)
     if n < 2:
         return np.empty(0, dtype=np.int64)
@@ -1087,9 +1127,7 @@ def band_intruders(profile: Profile, states: States, own: int) -> IntArray:
     t = profile.lookahead_s
     own_speed = max(p.max_gs_kt, float(states.gs_kt[own])) * MPS_PER_KT
     closing = own_speed + states.gs_kt * MPS_PER_KT
-    dthr = max(lv.volume.dthr_m for a in profile.alerters for lv in a.levels)
-    tthr = max(lv.volume.tthr_s for a in profile.alerters for lv in a.levels)
-    zthr = max(lv.volume.zthr_ft for a in profile.alerters for lv in a.levels)
+    dthr, tthr, zthr = _reach_thresholds(profile)
     reach_h = closing * (t + tthr) + dthr + 1000.0
     own_vs = max(p.max_vs_fpm, abs(float(states.vs_fpm[own]))) / 60.0
     if not p.kinematic:
@@ -1099,6 +1137,49 @@ def band_intruders(profile: Profile, states: States, own: int) -> IntArray:
     near = (dist <= reach_h) & (np.abs(states.alt_ft - states.alt_ft[own]) <= reach_v)
     near[own] = False
     return np.flatnonzero(near).astype(np.int64)
+
+
+def _reach_thresholds(profile: Profile) -> tuple[float, float, float]:
+    """Largest DTHR (m), TTHR (s) and ZTHR (ft) over the profile's alerters and levels."""
+    levels = [lv.volume for a in profile.alerters for lv in a.levels]
+    return (
+        max(v.dthr_m for v in levels),
+        max(v.tthr_s for v in levels),
+        max(v.zthr_ft for v in levels),
+    )
+
+
+def _surface_z_m(lat_deg: float) -> float:
+    """ECEF z of the WGS84 surface point at geodetic latitude ``lat_deg`` (m): the formula of
+    :func:`deconflict.tactical._geometry.kinematics`, increasing with latitude."""
+    s = math.sin(math.radians(lat_deg))
+    return WGS84_A_M / math.sqrt(1.0 - WGS84_E2 * s * s) * (1.0 - WGS84_E2) * s
+
+
+def _reach_band(lat_deg: float, reach_m: float) -> tuple[float, float]:
+    """Latitudes (deg) bounding every surface point within ECEF chord ``reach_m`` of the point
+    at ``lat_deg``.
+
+    A chord is at least its z component and z grows with latitude, so such a point lies
+    between the latitudes where z = z(own) -/+ reach; both are found by bisection and widened
+    (1 m of z and 1e-9 deg, far beyond rounding), so the band never drops an aircraft."""
+    z0 = _surface_z_m(lat_deg)
+    slack = 1.0 + 1e-9 * abs(reach_m)
+
+    def solve(z: float) -> float:
+        lo, hi = -90.0, 90.0
+        for _ in range(64):
+            mid = 0.5 * (lo + hi)
+            if _surface_z_m(mid) < z:
+                lo = mid
+            else:
+                hi = mid
+        return lo if z < z0 else hi
+
+    z_lo, z_hi = z0 - reach_m - slack, z0 + reach_m + slack
+    lat_lo = -90.0 if z_lo <= _surface_z_m(-90.0) else solve(z_lo) - 1e-9
+    lat_hi = 90.0 if z_hi >= _surface_z_m(90.0) else solve(z_hi) + 1e-9
+    return lat_lo, lat_hi
 
 
 # --------------------------------------------------------------------------- flying one value

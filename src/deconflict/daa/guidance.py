@@ -40,6 +40,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from deconflict.daa._jit import paths_lost_kernel
 from deconflict.daa.alerting import States
 from deconflict.daa.bands import (
     DIMENSIONS,
@@ -52,7 +53,7 @@ from deconflict.daa.bands import (
     fly,
     traffic_from,
 )
-from deconflict.daa.profiles import Profile
+from deconflict.daa.profiles import Profile, Volume
 from deconflict.daa.wcv import loss_interval
 from deconflict.units import FloatArray
 
@@ -311,12 +312,9 @@ def coordinate(
     Raises :class:`NoCoordinatedGuidance` when no candidate pair is clear of the corrective
     volumes together.
     """
-    n = len(states)
-    everyone = np.arange(n, dtype=np.int64)
-    others_a = everyone[(everyone != a) & (everyone != b)]
     corrective = min(int(al.corrective.region) for al in profile.alerters)
-    bands_a = compute_bands(profile, states, a, _near(profile, states, a, others_a))
-    bands_b = compute_bands(profile, states, b, _near(profile, states, b, others_a))
+    bands_a = compute_bands(profile, states, a, _near(profile, states, a, b))
+    bands_b = compute_bands(profile, states, b, _near(profile, states, b, a))
     own_a, traffic = traffic_from(profile, states, a, np.asarray([b], dtype=np.int64))
     own_b_self, _ = traffic_from(profile, states, b, np.asarray([a], dtype=np.int64))
     # B seen in A's frame: its velocity projected on A's plane
@@ -351,42 +349,17 @@ def coordinate(
     ]
     if not moves_a or not moves_b:
         raise NoCoordinatedGuidance("no candidate manoeuvre is clear of third aircraft")
-    pax, pay, uax, uay, za, wa = (
-        _stack(ta, f)[:, None, :] for f in ("px", "py", "ux", "uy", "z_ft", "w_fps")
-    )
-    pbx, pby, ubx, uby, zb, wb = (
-        _stack(tb, f)[None, :, :] for f in ("px", "py", "ux", "uy", "z_ft", "w_fps")
-    )
-    sx = float(traffic.sx[0]) + pbx - pax
-    sy = float(traffic.sy[0]) + pby - pay
-    vx = ubx - uax
-    vy = uby - uay
-    sz = zb - za
-    vz = wb - wa
-    ss, sv, vv = sx * sx + sy * sy, sx * vx + sy * vy, vx * vx + vy * vy
-    dur = np.minimum(SAMPLE_S, profile.lookahead_s - t)[None, None, :]
+    paths_a, paths_b = _paths(ta), _paths(tb)
+    start = (float(traffic.sx[0]), float(traffic.sy[0]))
+    dur = np.minimum(SAMPLE_S, profile.lookahead_s - t)
     lost = {}
     for lv in range(profile.max_level):
-        hit = np.zeros(ss.shape[:2], dtype=bool)
+        hit = np.zeros((len(ta), len(tb)), dtype=bool)
         for who in (a, b):
             alerter = profile.alerters[int(states.alerter[b if who == a else a]) - 1]
             if lv >= len(alerter.levels):
                 continue
-            vol = alerter.levels[lv].volume
-            _, _, h = loss_interval(
-                ss,
-                sv,
-                vv,
-                sz,
-                vz,
-                dthr_m=vol.dthr_m + MARGIN_M,
-                zthr_ft=vol.zthr_ft + MARGIN_FT,
-                tthr_s=vol.tthr_s,
-                tcoa_s=vol.tcoa_s,
-                lookahead_s=dur,
-                strict=vol.strict,
-            )
-            hit |= h.any(axis=2)
+            hit |= _paths_lost(start, paths_a, paths_b, dur, alerter.levels[lv].volume)
         lost[lv] = hit
     all_clear = ~np.any(np.stack(list(lost.values())), axis=0)
     corr_index = min(1, profile.max_level - 1)
@@ -433,11 +406,101 @@ def coordinate(
     )
 
 
-def _near(profile: Profile, states: States, own: int, candidates: IntArray) -> IntArray:
-    """The ``candidates`` within reach of any manoeuvre of ``own`` (its band intruders)."""
-    near: IntArray = np.intersect1d(band_intruders(profile, states, own), candidates).astype(
-        np.int64
+Paths = tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]
+"""Candidate paths of one aircraft, ``(paths, samples)`` each: east and north position (m),
+east and north velocity (m/s), altitude (ft), vertical rate (ft/s)."""
+
+
+def _paths(trajectories: list[Trajectory]) -> Paths:
+    """The candidate paths' samples, one ``(paths, samples)`` array per field."""
+    return (
+        _stack(trajectories, "px"),
+        _stack(trajectories, "py"),
+        _stack(trajectories, "ux"),
+        _stack(trajectories, "uy"),
+        _stack(trajectories, "z_ft"),
+        _stack(trajectories, "w_fps"),
     )
+
+
+def _paths_lost(
+    start: tuple[float, float],
+    paths_a: Paths,
+    paths_b: Paths,
+    duration_s: FloatArray,
+    volume: Volume,
+) -> BoolArray:
+    """``(A, B)``: whether A's path ``ia`` and B's path ``ib`` (B starting ``start`` m east and
+    north of A) lose ``volume`` (widened by :data:`MARGIN_M` / :data:`MARGIN_FT`) in some
+    sample ``t`` within ``duration_s[t]`` (compiled; equal to :func:`_paths_lost_numpy`)."""
+    pax, pay, uax, uay, za, wa = (np.ascontiguousarray(x, dtype=np.float64) for x in paths_a)
+    pbx, pby, ubx, uby, zb, wb = (np.ascontiguousarray(x, dtype=np.float64) for x in paths_b)
+    out: BoolArray = paths_lost_kernel(
+        start[0],
+        start[1],
+        pax,
+        pay,
+        uax,
+        uay,
+        za,
+        wa,
+        pbx,
+        pby,
+        ubx,
+        uby,
+        zb,
+        wb,
+        np.ascontiguousarray(duration_s, dtype=np.float64),
+        float(volume.dthr_m + MARGIN_M),
+        float(volume.zthr_ft + MARGIN_FT),
+        float(volume.tthr_s),
+        float(volume.tcoa_s),
+        bool(volume.strict),
+    )
+    return out
+
+
+def _paths_lost_numpy(
+    start: tuple[float, float],
+    paths_a: Paths,
+    paths_b: Paths,
+    duration_s: FloatArray,
+    volume: Volume,
+) -> BoolArray:
+    """All ``(A, B, T)`` samples at once with :func:`deconflict.daa.wcv.loss_interval`: the
+    oracle of :func:`_paths_lost`."""
+    pax, pay, uax, uay, za, wa = (x[:, None, :] for x in paths_a)
+    pbx, pby, ubx, uby, zb, wb = (x[None, :, :] for x in paths_b)
+    sx = start[0] + pbx - pax
+    sy = start[1] + pby - pay
+    vx = ubx - uax
+    vy = uby - uay
+    sz = zb - za
+    vz = wb - wa
+    ss, sv, vv = sx * sx + sy * sy, sx * vx + sy * vy, vx * vx + vy * vy
+    _, _, h = loss_interval(
+        ss,
+        sv,
+        vv,
+        sz,
+        vz,
+        dthr_m=volume.dthr_m + MARGIN_M,
+        zthr_ft=volume.zthr_ft + MARGIN_FT,
+        tthr_s=volume.tthr_s,
+        tcoa_s=volume.tcoa_s,
+        lookahead_s=duration_s[None, None, :],
+        strict=volume.strict,
+    )
+    lost: BoolArray = np.asarray(h.any(axis=2), dtype=bool)
+    return lost
+
+
+def _near(profile: Profile, states: States, own: int, other: int) -> IntArray:
+    """The aircraft but ``own`` and ``other`` within reach of any manoeuvre of ``own`` (its
+    band intruders, ascending): ``np.intersect1d`` of the band intruders and every row but
+    those two, without hashing all n rows."""
+    found = band_intruders(profile, states, own)
+    near: IntArray = found[found != other].astype(np.int64)
     return near
 
 

@@ -273,17 +273,24 @@ class AlertTracker:
             escalated = SEVERITY_RANK[severity] > SEVERITY_RANK[old.severity]
             if escalated:
                 acked = {}
-            current = replace(
-                old,
-                severity=severity,
-                t_in_s=obs.t_in_s,
-                metrics=dict(obs.metrics),
-                parties=obs.parties,
-                subjects=obs.subjects,
-                last_seen_at=now,
-                acked=acked,
-                guidance=dict(obs.guidance),
-                profile=obs.profile,
+            # ``replace(old, severity=..., ...)`` built directly (~3x faster per open alert)
+            current = Alert(
+                old.id,
+                old.kind,
+                old.key,
+                obs.parties,
+                obs.subjects,
+                severity,
+                obs.t_in_s,
+                dict(obs.metrics),
+                old.raised_at,
+                old.updated_at,
+                now,
+                acked,
+                old.state,
+                old.resolved_at,
+                dict(obs.guidance),
+                obs.profile,
             )
             if self._material_change(entry.published or old, current, now):
                 current = replace(current, updated_at=now)

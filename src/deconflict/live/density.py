@@ -28,6 +28,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from deconflict.live._jit import neighbour_totals
 from deconflict.live.alerts import Observation, Subject
 from deconflict.units import FloatArray
 
@@ -88,16 +89,79 @@ class DensityResult:
     estimated_pairs: int
 
 
-def _cells(
+Int64Array = npt.NDArray[np.int64]
+
+
+def _cell_columns(
     lat: FloatArray, lon: FloatArray, alt: FloatArray, size_nm: float, size_ft: float
-) -> npt.NDArray[np.int64]:
-    """Integer cell indices ``(n, 3)``: north, east (scaled by cos of the row's latitude), up."""
+) -> tuple[Int64Array, Int64Array, Int64Array]:
+    """Integer cell indices north, east (scaled by cos of the row's latitude), up: the three
+    columns of :func:`_cells`, each contiguous."""
     i = np.floor(lat * NM_PER_DEG_LAT / size_nm)
     coslat = np.cos(np.radians((i + 0.5) * size_nm / NM_PER_DEG_LAT))
     lon_w = ((lon + 180.0) % 360.0) - 180.0
     j = np.floor(lon_w * NM_PER_DEG_LAT * np.maximum(coslat, 1e-6) / size_nm)
     k = np.floor(alt / size_ft)
-    return np.stack([i, j, k], axis=1).astype(np.int64)
+    return i.astype(np.int64), j.astype(np.int64), k.astype(np.int64)
+
+
+def _cells(
+    lat: FloatArray, lon: FloatArray, alt: FloatArray, size_nm: float, size_ft: float
+) -> npt.NDArray[np.int64]:
+    """Integer cell indices ``(n, 3)``: north, east (scaled by cos of the row's latitude), up."""
+    return np.stack(_cell_columns(lat, lon, alt, size_nm, size_ft), axis=1)
+
+
+def _padded_codes(
+    columns: tuple[Int64Array, Int64Array, Int64Array],
+) -> tuple[Int64Array, tuple[int, int, int]] | None:
+    """One int64 per row, ordered like the rows' lexicographic order, with one empty cell of
+    padding around the occupied box (so a neighbour's code is the row's code plus a fixed
+    offset), and the padded spans; ``None`` when the box is too large for one int64."""
+    i, j, k = columns
+    lo = [int(c.min()) - 1 for c in columns]
+    span = [int(c.max()) - low + 2 for c, low in zip(columns, lo, strict=True)]
+    if float(span[0]) * float(span[1]) * float(span[2]) >= 2**62:
+        return None
+    codes = ((i - lo[0]) * span[1] + (j - lo[1])) * span[2] + (k - lo[2])
+    return np.asarray(codes, dtype=np.int64), (span[0], span[1], span[2])
+
+
+def _max_per_cell(columns: tuple[Int64Array, Int64Array, Int64Array]) -> int:
+    """The largest number of rows sharing one cell (one sort of the rows' cell codes)."""
+    coded = _padded_codes(columns)
+    if coded is None:
+        return int(_group(np.stack(columns, axis=1))[1].max(initial=0))
+    ordered = np.sort(coded[0])
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    return int(np.diff(np.r_[starts, len(ordered)]).max(initial=0))
+
+
+_FORWARD: Final = ((0, 1), (1, -1), (1, 0), (1, 1))
+"""(di, dj) of the neighbour columns with larger codes (the other four are their mirrors)."""
+
+
+def _pairs_of_columns(columns: tuple[Int64Array, Int64Array, Int64Array]) -> int:
+    """``estimate_pairs(np.stack(columns, axis=1))[0]`` without the per-row counts.
+
+    Cells are sorted codes (:func:`_padded_codes`); every neighbour relation is found once,
+    from the cell with the smaller code, and counted on both sides, by merge walks over the
+    sorted codes (:func:`deconflict.live._jit.neighbour_totals`, compiled): O(m) after one
+    sort instead of 18 binary searches per cell."""
+    n = len(columns[0])
+    if n == 0:
+        return 0
+    coded = _padded_codes(columns)
+    if coded is None:
+        return estimate_pairs(np.stack(columns, axis=1))[0]
+    codes_all, (_s0, span_j, span_k) = coded
+    ordered = np.sort(codes_all)
+    first = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    codes = ordered[first]
+    counts = np.diff(np.r_[first, n]).astype(np.int64)
+    steps = np.array([(di * span_j + dj) * span_k for di, dj in _FORWARD], dtype=np.int64)
+    total = neighbour_totals(codes, counts, steps)
+    return int((counts * total - counts).sum() // 2)
 
 
 def _row_codes(cells: npt.NDArray[np.int64]) -> npt.NDArray[np.int64] | None:
@@ -260,9 +324,10 @@ def thin(
     clusters: list[Cluster] = []
     if n == 0:
         return DensityResult(keep, clusters, 0)
-    fine = _cells(lat, lon, alt, pol.cell_nm, pol.cell_ft)
-    inverse, counts = _group(fine)
-    if counts.max(initial=0) > pol.max_per_cell:
+    fine_columns = _cell_columns(lat, lon, alt, pol.cell_nm, pol.cell_ft)
+    if _max_per_cell(fine_columns) > pol.max_per_cell:  # rare: group the dense cells
+        fine = np.stack(fine_columns, axis=1)
+        inverse, counts = _group(fine)
         rank = _rank_in_cell(inverse)
         keep &= rank < pol.max_per_cell
         dense_cells = np.flatnonzero(counts > pol.max_per_cell)
@@ -282,11 +347,19 @@ def thin(
                 )
             )
     kept = np.flatnonzero(keep)
-    coarse = _cells(lat[kept], lon[kept], alt[kept], pol.region_nm, pol.region_ft)
-    pairs, _near = estimate_pairs(coarse)
+    whole = len(kept) == n
+    coarse_columns = _cell_columns(
+        lat if whole else lat[kept],
+        lon if whole else lon[kept],
+        alt if whole else alt[kept],
+        pol.region_nm,
+        pol.region_ft,
+    )
+    pairs = _pairs_of_columns(coarse_columns)
     cap = pol.max_per_region
     grouped_regions: dict[str, Cluster] = {}
-    while pairs > pol.max_pairs and cap >= 1:
+    while pairs > pol.max_pairs and cap >= 1:  # rare: group regions until the estimate fits
+        coarse = np.stack(coarse_columns, axis=1)
         c_inverse, c_counts = _group(coarse)
         rank = _rank_in_cell(c_inverse)
         over = np.flatnonzero(c_counts > cap)
@@ -306,8 +379,10 @@ def thin(
             )  # fmt: skip
             keep[kept[drop]] = False
         kept = np.flatnonzero(keep)
-        coarse = _cells(lat[kept], lon[kept], alt[kept], pol.region_nm, pol.region_ft)
-        pairs, _near = estimate_pairs(coarse)
+        coarse_columns = _cell_columns(
+            lat[kept], lon[kept], alt[kept], pol.region_nm, pol.region_ft
+        )
+        pairs = _pairs_of_columns(coarse_columns)
         cap //= 2
     clusters.extend(grouped_regions.values())
     return DensityResult(keep, clusters, pairs)

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from deconflict.errors import NotFoundError
+from deconflict.live import _jit as live_jit
 from deconflict.live.alerts import (
     Alert,
     AlertEvent,
@@ -43,7 +44,7 @@ from deconflict.live.observations import (
     nonconformance_observations,
 )
 from deconflict.live.picture import visible_picture
-from deconflict.live.tracks import BoolArray, TrackStates, extrapolate
+from deconflict.live.tracks import BoolArray, TrackStates, extrapolate, share_indexes
 from deconflict.strategic.lines import AgreedLine
 from deconflict.tactical import Conflicts, detect_arrays
 from deconflict.tactical.constants import HORIZONTAL_NM, LOOKAHEAD_S, VERTICAL_FT
@@ -204,6 +205,7 @@ class LiveCore:
         new_alert_id: Callable[[], str],
         detector: Callable[..., Conflicts] = detect_arrays,
     ) -> None:
+        live_jit.warm_up()  # the density guard's compiled kernel: loaded before any cycle
         self.config = config
         self.detector = detector
         """The arrays detector (``detect_arrays``; the broker passes the engine chooser of
@@ -227,7 +229,7 @@ class LiveCore:
     def current_states(self, now: datetime) -> tuple[TrackStates, BoolArray]:
         """Non-stale states dead-reckoned to ``now``, and the stale flags of all states."""
         snap = self.latest.snapshot(now.timestamp(), self.config.stale_after_s)
-        live = snap.states.select(~snap.stale)
+        live = snap.states.select(~snap.stale) if snap.stale.any() else snap.states
         dt = np.clip(now.timestamp() - live.time_s, 0.0, None)
         lat, lon, alt = extrapolate(
             live.lat_deg, live.lon_deg, live.alt_ft, live.gs_kt, live.track_deg, live.vs_fpm, dt
@@ -244,6 +246,7 @@ class LiveCore:
             vs_fpm=live.vs_fpm,
             time_s=live.time_s,
         )
+        share_indexes(live, moved)  # same ids and parties: the same id index and party rows
         return moved, snap.stale
 
     def cycle(self, now: datetime) -> CycleResult:
@@ -267,8 +270,13 @@ class LiveCore:
                 lookahead_s=cfg.lookahead_s,
                 vertical_mode=cfg.vertical_mode,
             )
+            graded, profile = self.daa.grading
             observations = conflict_observations(
-                conflicts, near, same_party_opt_in=cfg.same_party_opt_in
+                conflicts,
+                near,
+                same_party_opt_in=cfg.same_party_opt_in,
+                graded=graded,
+                profile=profile,
             )
             observations = self.daa.annotate(observations, near, now.timestamp())
             found = len(conflicts)

@@ -12,7 +12,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from deconflict.live.tracks import FLOAT_COLUMNS, BoolArray, ObjectArray, TrackStates
+from deconflict.live.tracks import (
+    FLOAT_COLUMNS,
+    BoolArray,
+    IntArray,
+    ObjectArray,
+    RowIndex,
+    TrackStates,
+    provide_indexes,
+)
 from deconflict.units import FloatArray
 
 _INITIAL = 1024
@@ -39,6 +47,10 @@ class LatestStates:
         self._cols: dict[str, FloatArray] = {
             name: np.full(_INITIAL, -np.inf if name == "time_s" else 0.0) for name in FLOAT_COLUMNS
         }
+        # party -> its rows (ascending), kept as ids arrive; None after replace_all (then
+        # every snapshot's party rows are computed from its party column, as without it)
+        self._rows_of: dict[str, list[int]] | None = {}
+        self._party_rows: tuple[int, dict[str, IntArray]] = (0, {})  # (n, arrays) last built
 
     def __len__(self) -> int:
         return self._n
@@ -78,6 +90,8 @@ class LatestStates:
                 self._ids[self._n] = aircraft
                 self._party[self._n] = party
                 self._callsign[self._n] = ""
+                if self._rows_of is not None:
+                    self._rows_of.setdefault(party, []).append(self._n)
                 self._n += 1
             index = self._index
             for k, aircraft in enumerate(ids):
@@ -122,6 +136,7 @@ class LatestStates:
         with self._lock:
             self._ids, self._party, self._callsign, self._cols = id_arr, party_arr, call_arr, cols
             self._index = index
+            self._rows_of, self._party_rows = None, (0, {})
             self._n = n
 
     def snapshot(self, now_s: float, stale_after_s: float) -> Snapshot:
@@ -134,6 +149,19 @@ class LatestStates:
                 callsign=self._callsign[:n].copy(),
                 **{name: self._cols[name][:n].copy() for name in FLOAT_COLUMNS},
             )
+            index = self._index
+            groups: dict[str, IntArray] | None = None
+            if self._rows_of is not None:
+                built_n, groups = self._party_rows
+                if built_n != n or (n and not groups):
+                    groups = {
+                        name: np.asarray(rows, dtype=np.intp)
+                        for name, rows in self._rows_of.items()
+                    }
+                    self._party_rows = (n, groups)
+        # The store's own id index serves the snapshot (rows of ids added later are >= n and
+        # ignored; an id's row never changes, replace_all swaps in a new dict): no per-id work.
+        provide_indexes(states, RowIndex(index, np.arange(n, dtype=np.intp), states.ids), groups)
         stale = (now_s - states.time_s) > stale_after_s
         return Snapshot(states, np.asarray(stale, dtype=bool))
 

@@ -7,7 +7,7 @@ a party are dropped.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 
 import numpy as np
 
@@ -25,11 +25,15 @@ def conflict_observations(
     states: TrackStates,
     *,
     same_party_opt_in: Collection[str] = (),
+    graded: Mapping[str, float] | None = None,
+    profile: str = "",
 ) -> list[Observation]:
     """Observations for the detector's conflicting pairs of ``states`` (row indices i, j).
 
     The pair policy and the id ordering are applied to whole columns (numpy); only the
-    observation objects themselves are built one by one.
+    observation objects themselves are built one by one. ``graded`` figures (appended to each
+    one's ``metrics``) and ``profile``: what :meth:`deconflict.live.daa.LiveDaa.annotate` would
+    add (``LiveDaa.grading``), so that it need not build every observation a second time.
     """
     if len(conflicts) == 0:
         return []
@@ -58,23 +62,31 @@ def conflict_observations(
         np.asarray(getattr(conflicts, name), dtype=np.float64)[rows].tolist()
         for name in METRIC_COLUMNS
     ]
-    out: list[Observation] = []
-    for k, (a, b, pa, pb) in enumerate(
-        zip(first_id, second_id, first_party, second_party, strict=True)
-    ):
-        out.append(
-            Observation(
-                kind="conflict",
-                key=("conflict", a, b),
-                parties=(pa,) if pa == pb else ((pa, pb) if pa < pb else (pb, pa)),
-                subjects=(Subject("aircraft", pa, a), Subject("aircraft", pb, b)),
-                t_in_s=t_in[k],
-                metrics={
-                    name: col[k] for name, col in zip(METRIC_COLUMNS, metric_cols, strict=True)
-                },
-            )
+    columns = dict(zip(METRIC_COLUMNS, metric_cols, strict=True))
+    for name, value in (graded or {}).items():  # as ``{**metrics, **graded}`` per observation
+        columns[name] = [value] * len(t_in)
+    names, metric_cols = tuple(columns), list(columns.values())
+    return [
+        Observation(  # positional: kind, key, parties, subjects, t_in_s, metrics, guidance, profile
+            "conflict",
+            ("conflict", a, b),
+            (pa,) if pa == pb else ((pa, pb) if pa < pb else (pb, pa)),
+            (Subject("aircraft", pa, a), Subject("aircraft", pb, b)),
+            t,
+            dict(zip(names, figures, strict=True)),
+            {},
+            profile,
         )
-    return out
+        for a, b, pa, pb, t, figures in zip(
+            first_id,
+            second_id,
+            first_party,
+            second_party,
+            t_in,
+            zip(*metric_cols, strict=True),
+            strict=True,
+        )
+    ]
 
 
 def conflict_observations_reference(

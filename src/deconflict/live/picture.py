@@ -280,36 +280,46 @@ def visible_picture(
             )
     views: list[Any] = []
     found: list[tuple[Alert, int, str, int]] = []  # alert, subject number, party, state row
+    owners = states.party
+    get = index.get
     for alert in alerts:
-        if not alert.is_open or party not in alert.parties:
+        if alert.state != "open" or party not in alert.parties:  # ``alert.is_open``, inlined
             continue
         views.append(alert_view(alert, party, names=names) if include_alerts else alert.id)
         for n, subject in enumerate(alert.subjects, start=1):
             if subject.role != "aircraft" or subject.party == party:
                 continue
-            pos = index.get(subject.ref)
-            if pos is None or states.party[pos] != subject.party:
+            pos = get(subject.ref)
+            if pos is None or owners[pos] != subject.party:
                 continue
             found.append((alert, n, subject.party, pos))
-    traffic = []
+    traffic: list[dict[str, Any]] = []
     if found:
-        kin = _state_rows(states, [f[3] for f in found])
+        picked = np.fromiter((f[3] for f in found), dtype=np.intp, count=len(found))
+        lat, lon, alt, gs, track, vs = (
+            _rounded(getattr(states, col)[picked], digits) for _, col, digits in STATE_FIELDS
+        )
         nan = float("nan")
         t_in = _rounded([f[0].t_in_s for f in found], 1)
         hmd = _rounded([f[0].metrics.get("hmd_nm", nan) for f in found], 3)
         vmd = _rounded([f[0].metrics.get("vmd_ft", nan) for f in found], 0)
-        for k, (alert, n, owner, _pos) in enumerate(found):
-            traffic.append(
-                {
-                    "handle": handle(alert, n),
-                    "alert_id": alert.id,
-                    "party": label.get(owner, owner),
-                    **kin[k],
-                    "t_in_s": t_in[k],
-                    "hmd_nm": hmd[k],
-                    "vmd_ft": vmd[k],
-                }
-            )
+        traffic = [
+            {  # the keys of ``handle`` ... ``_state_row`` ... in this order
+                "handle": f"{alert.id}-{n}",
+                "alert_id": alert.id,
+                "party": label.get(owner, owner),
+                "lat": lat[k],
+                "lon": lon[k],
+                "alt_ft": alt[k],
+                "gs_kt": gs[k],
+                "track_deg": track[k],
+                "vs_fpm": vs[k],
+                "t_in_s": t_in[k],
+                "hmd_nm": hmd[k],
+                "vmd_ft": vmd[k],
+            }
+            for k, (alert, n, owner, _pos) in enumerate(found)
+        ]
     return {
         "party": label.get(party, party),
         "at": utc_iso(now),
