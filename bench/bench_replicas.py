@@ -12,6 +12,14 @@
    and p50/p99 per kind, and the 3/1 throughput ratio. On one 2-core machine the replicas share
    the cores with PostgreSQL and the clients, so the ratio shows the cost of coordination, not
    the gain of more hosts.
+3. The leader's read of the shared states (``--only tail``; issue 14, session 4): 100,000
+   aircraft in ``live_latest``, 20,000 of them changed (four 5,000-row batches, one commit each)
+   before each "cycle"; the session-3 full read (every non-stale state, the reference) against
+   the read of only the rows changed since the previous read (``changed_since``, the xid
+   watermark of migration 0009), each followed by ``merge_states`` into the leader's
+   ``LatestStates``; wall and client CPU per read, and a check that both end with the same
+   states. Also the cost of the ``xid`` index for the ingest upsert: 5,000-row batches into
+   ``live_latest`` against a copy without that index (the reference).
 
 Run: ``.venv/bin/python bench/bench_replicas.py [--quick] [--clients N] [--seconds S]
 [--dsn "host=... port=..."]`` (default: a throwaway cluster of Debian's PostgreSQL 15, started
@@ -44,6 +52,8 @@ import numpy as np
 import psycopg
 
 from deconflict.broker import agreements, audit, parties
+from deconflict.broker.live import merge_states
+from deconflict.live.latest import LatestStates
 from deconflict.store import live_state_sql
 from deconflict.store.base import Database
 from deconflict.store.migrate import upgrade
@@ -185,6 +195,100 @@ def table_bench(dsn: str, quick: bool) -> None:
     for op in rows["live_latest"]:
         a, b = rows["live_latest_plain"][op], rows["live_latest"][op]
         print(f"{op:<44} {a:>10.2f} {b:>10.2f} {b / a:>7.2f}")
+
+
+# -------------------------------------------------------------------------------------- 3. tail
+def tail_bench(dsn: str, quick: bool) -> None:
+    """Full read vs changed-rows read of the shared states, with merge (see the docstring)."""
+    url = new_database(dsn)
+    upgrade(url)
+    db = Database(url)
+    n, changed, batch, cycles = (20_000, 4_000, 1_000, 4) if quick else (100_000, 20_000, 5_000, 8)
+    parties_ = [f"P{k}" for k in range(PARTIES)]
+    rng = np.random.default_rng(7)
+    original = live_state_sql._PG_UPSERT
+    with db.write() as s:
+        s.connection().exec_driver_sql(
+            "CREATE UNLOGGED TABLE live_latest_noxid (LIKE live_latest INCLUDING ALL)"
+        )
+        s.connection().exec_driver_sql("DROP INDEX live_latest_noxid_xid_idx")
+
+    def upsert(table: str, ids: list[str], cols: dict[str, Any]) -> float:
+        live_state_sql._PG_UPSERT = original.replace("live_latest", table)
+        t0 = time.perf_counter()
+        with db.write() as s:
+            live_state_sql.upsert_latest(s, parties_[int(ids[0][2:]) % PARTIES], ids, cols, None)
+        live_state_sql._PG_UPSERT = original
+        return time.perf_counter() - t0
+
+    def read(latest: LatestStates, since: int | None, cutoff: float) -> tuple[int | None, int]:
+        with db.read() as s:
+            stored = live_state_sql.load_latest(s, newer_than_s=cutoff, changed_since=since)
+        merge_states(latest, stored)
+        return stored.xmin, len(stored.ids)
+
+    t0 = 1_000_000.0
+    full, tail = LatestStates(), LatestStates()
+    wall: dict[str, list[float]] = {"full": [], "tail": []}
+    cpu: dict[str, list[float]] = {"full": [], "tail": []}
+    rows: dict[str, list[int]] = {"full": [], "tail": []}
+    ups: dict[str, list[float]] = {"live_latest": [], "live_latest_noxid": []}
+    try:
+        for table in ("live_latest", "live_latest_noxid"):
+            for start in range(0, n, 10_000):
+                ids, cols = states(min(10_000, n - start), t0, offset=start)
+                upsert(table, ids, cols)
+        with db.write() as s:
+            s.connection().exec_driver_sql("ANALYZE live_latest")
+        watermark, _ = read(tail, None, t0 - 30.0)  # the new leader's full read
+        read(full, None, t0 - 30.0)
+        for c in range(1, cycles + 1):
+            now = t0 + c
+            picked = np.sort(rng.choice(n, changed, replace=False))
+            for b in range(0, changed, batch):
+                part = picked[b : b + batch]
+                ids, cols = states(len(part), now, offset=0)
+                ids = [f"ac{int(k):07d}" for k in part]
+                tables = ["live_latest", "live_latest_noxid"]
+                for table in tables if (c + b) % 2 else tables[::-1]:
+                    ups[table].append(upsert(table, ids, cols))
+            for kind in ("full", "tail") if c % 2 else ("tail", "full"):
+                c0, w0 = time.process_time(), time.perf_counter()
+                if kind == "full":
+                    _, got = read(full, None, now - 30.0)
+                else:
+                    watermark, got = read(tail, watermark, now - 30.0)
+                wall[kind].append(time.perf_counter() - w0)
+                cpu[kind].append(time.process_time() - c0)
+                rows[kind].append(got)
+        a, b_ = full.snapshot(t0 + cycles, 30.0).states, tail.snapshot(t0 + cycles, 30.0).states
+        ia = {x: k for k, x in enumerate(a.ids)}
+        same = len(a.ids) == len(b_.ids) and all(
+            b_.time_s[k] == a.time_s[ia[x]] and b_.lat_deg[k] == a.lat_deg[ia[x]]
+            for k, x in enumerate(b_.ids)
+        )
+    finally:
+        live_state_sql._PG_UPSERT = original
+        db.dispose()
+    med = statistics.median
+    print(f"\n3. leader's read of {n:,} shared states, {changed:,} changed per cycle, "
+          f"{cycles} cycles (wall and client CPU per read incl. merge_states)")  # fmt: skip
+    print(f"{'read':<34} {'rows (median)':>14} {'wall ms':>9} {'CPU ms':>8}")
+    for kind, label in (
+        ("full", "full read (session 3, reference)"),
+        ("tail", "changed rows (xid)"),
+    ):
+        print(f"{label:<34} {med(rows[kind]):>14,.0f} {1e3 * med(wall[kind]):>9.1f} "
+              f"{1e3 * med(cpu[kind]):>8.1f}")  # fmt: skip
+    print(
+        f"   ratio changed/full: wall {med(wall['tail']) / med(wall['full']):.2f}, "
+        f"CPU {med(cpu['tail']) / med(cpu['full']):.2f}; same states at the end: {same}"
+    )
+    up_x, up_0 = med(ups["live_latest"]), med(ups["live_latest_noxid"])
+    print(
+        f"   {batch}-row upsert + commit, median: with xid index {1e3 * up_x:.1f} ms, "
+        f"without {1e3 * up_0:.1f} ms (ratio {up_x / up_0:.2f})"
+    )
 
 
 # -------------------------------------------------------------------------------------- 2. load
@@ -342,7 +446,7 @@ def load_bench(dsn: str, clients: int, seconds: float, replicas: int = 3) -> flo
         if times:
             q = np.percentile(np.asarray(times) * 1e3, [50, 99])
             print(f"   {kind:<7} n={len(times):>6}  p50 {q[0]:>7.1f} ms  p99 {q[1]:>7.1f} ms")
-    return total / elapsed
+    return float(total / elapsed)
 
 
 def main() -> int:
@@ -351,7 +455,7 @@ def main() -> int:
     parser.add_argument("--dsn", help="libpq DSN of an existing server (superuser)")
     parser.add_argument("--clients", type=int, default=None)
     parser.add_argument("--seconds", type=float, default=None)
-    parser.add_argument("--only", choices=("table", "load"), default=None)
+    parser.add_argument("--only", choices=("table", "load", "tail"), default=None)
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up the cluster on TERM
     clients = args.clients or (50 if args.quick else 200)
@@ -362,6 +466,8 @@ def main() -> int:
     def run(dsn: str) -> None:
         if args.only in (None, "table"):
             table_bench(dsn, args.quick)
+        if args.only in (None, "tail"):
+            tail_bench(dsn, args.quick)
         if args.only in (None, "load"):
             one = load_bench(dsn, clients, seconds, replicas=1)  # the reference, same run
             three = load_bench(dsn, clients, seconds, replicas=3)

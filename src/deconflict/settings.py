@@ -61,6 +61,30 @@ class Settings(BaseSettings):
             "another process (CLI, second server) are delivered without an in-process wake-up."
         ),
     )
+    live_detector: Literal["thread", "process"] = Field(
+        "thread",
+        description=(
+            "Where the live detection cycle runs. thread (default): in the serving process. "
+            "process (SQLite only): in a dedicated child process, so request handling and "
+            "detection do not share one interpreter lock (docs/deployment.md, 'Dedicated "
+            "detection process')."
+        ),
+    )
+    live_no_lead: bool = Field(
+        False,
+        description=(
+            "PostgreSQL replicas: never take the leader lease (this replica ingests and serves "
+            "only; `deconflict serve --no-lead`; docs/deployment.md)."
+        ),
+    )
+    live_watchdog_s: float | None = Field(
+        None,
+        gt=0,
+        description=(
+            "PostgreSQL replicas: a leader whose detection cycle runs longer than this (s) "
+            "gives the lease up (hung-leader watchdog); empty: max(30, 30 x interval)."
+        ),
+    )
     sqlite_synchronous: Literal["NORMAL", "FULL"] = Field(
         "NORMAL",
         description=(

@@ -100,7 +100,7 @@ def test_merge_of_stored_rows_equals_applying_every_batch(batches: list[Any]) ->
         ids = [a for a, _ in rows]
         cols = columns([float(t) for _, t in rows], 10.0 * step)
         ref.update("P", ids, cols)
-        keep = live_state_sql._last_newest(ids, cols["time_s"])
+        keep = live_state_sql.newest_rows(ids, cols["time_s"])
         stored = live_state_sql.StoredStates(
             [ids[k] for k in keep],
             ["P"] * len(keep),

@@ -27,6 +27,14 @@ acknowledgements; before each cycle it merges acknowledgements recorded by other
 each write transaction re-checks that this process still holds the lease (fencing). Followers
 answer pictures from the stored states and alerts (refreshed at most every ``interval_s``) and
 record acknowledgements in the database. On SQLite (one process) everything stays in memory.
+
+Dedicated detection process (SQLite, ``live_detector = "process"``)
+------------------------------------------------------------------
+:meth:`LiveEngine.serve_only` makes the serving process's engine ingest and serve only (it
+hands each committed batch to :mod:`deconflict.broker.live_worker`, answers pictures and
+acknowledgements like a follower); the child runs a normal engine that also merges the stored
+acknowledgements before each cycle (:meth:`LiveEngine.start_detecting`). Each cycle renders its
+views before its write transaction, which then only writes (it blocks every other writer).
 """
 
 from __future__ import annotations
@@ -37,29 +45,32 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Mapping
+from collections import deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import anyio
 import numpy as np
+from sqlalchemy import event as sa_event
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from deconflict.broker import agreements, audit
 from deconflict.broker.live_plans import PlanCache
-from deconflict.broker.outbox import publish
+from deconflict.broker.outbox import publish, publish_many
 from deconflict.cluster.lease import LeaderLease
 from deconflict.cluster.notify import TRACKS_CHANNEL, notify_sql
 from deconflict.cluster.ray_detect import detect_cycle
+from deconflict.cluster.watchdog import CycleWatchdog, default_watchdog_s
 from deconflict.errors import ForbiddenError, NotFoundError
 from deconflict.live.alerts import SEVERITY_RANK, Alert, AlertEvent
 from deconflict.live.batch import TrackBatch
 from deconflict.live.engine import LiveConfig, LiveCore, alert_from_row, alert_record
 from deconflict.live.latest import LatestStates
 from deconflict.live.picture import PartyLabels, alert_view, relabel, visible_picture
-from deconflict.live.tracks import TrackStates
+from deconflict.live.tracks import TrackStates, party_rows
 from deconflict.store import live_sql, live_state_sql
 from deconflict.store.base import Database
 from deconflict.store.tables import parties
@@ -86,6 +97,19 @@ _HOLDS_LEASE = text(
 )
 
 
+_FORWARD_KEY = "deconflict.live_forward"
+"""``Session.info`` key: batches to hand to the detection process once the session commits."""
+
+
+def _forward_committed(session: Session) -> None:
+    for forward, party_id, batch in session.info.pop(_FORWARD_KEY, ()):
+        forward(party_id, batch)
+
+
+def _drop_uncommitted(session: Session, _previous: Any) -> None:
+    session.info.pop(_FORWARD_KEY, None)
+
+
 class LeaseLostError(RuntimeError):
     """This replica no longer holds the leader lease: its cycle's writes are rolled back."""
 
@@ -106,6 +130,8 @@ class CycleStats:
     """``single`` (SQLite, one process), ``leader`` or ``follower`` (PostgreSQL replicas)."""
     takeovers: int = 0
     """Times this process became the leader."""
+    recent_cycle_s: deque[float] = field(default_factory=lambda: deque(maxlen=256))
+    """Wall seconds of the most recent finished cycles (oldest first, at most 256)."""
 
 
 class LiveEngine:
@@ -126,6 +152,23 @@ class LiveEngine:
         self.lease = lease if lease is not None or not self.shared else LeaderLease(db.url)
         self.lease_poll_s = lease_poll_s
         self.leader = not self.shared
+        self.detector: str = "thread"
+        """``thread``: cycles run in this process; ``process``: a child process detects
+        (SQLite, :mod:`deconflict.broker.live_worker`), this one ingests and serves."""
+        self.may_lead: bool = True
+        """Replicas: ``False`` never takes the leader lease (ingest-only replica)."""
+        self.writer_id = secrets.randbits(62) + 1
+        """Replicas: marks the shared states this engine wrote (``live_latest.writer``); its
+        incremental reads leave them out (it holds them in memory already)."""
+        self.acks_from_db = False
+        """Merge acknowledgements stored by another process before each cycle (the dedicated
+        detection process: the serving process records them)."""
+        self.forward: Callable[[str, TrackBatch], None] | None = None
+        """``detector == "process"``: called with each accepted batch after its transaction
+        committed (hands it to the detection process; see :meth:`serve_only`)."""
+        self.on_cycle: Callable[[CycleStats], None] | None = None
+        """Called with :attr:`stats` after each finished cycle (the detection process reports
+        them to the serving process)."""
         self._view_alerts: list[Alert] = []
         self._view_at = -float("inf")
         self._view_lock = threading.Lock()
@@ -151,8 +194,10 @@ class LiveEngine:
         """Resolve alerts left open by a previous process (their tracker state is gone), then
         load the plans (before serving: the first read of every stored notice is the costly
         one; later cycles read only changed rows). Loads the compiled tactical kernel first, so
-        that no cycle pays for it."""
-        warm_up()
+        that no cycle pays for it. ``detector == "process"``: neither kernel nor plans are
+        loaded here (the detection process does that), only the names."""
+        if self.detector != "process":
+            warm_up()
         if self.shared:
             # other replicas may be serving: the leader takes the open alerts over instead
             with self._cycle_mutex, self.db.read() as session:
@@ -165,9 +210,62 @@ class LiveEngine:
                 .values(state="resolved", resolved_at=now, updated_at=now)
             )
             resolved = int(getattr(result, "rowcount", 0) or 0)
+        if self.detector == "process":
+            with self.db.read() as session:
+                self._names = party_labels(session)
+            return resolved
         with self._cycle_mutex, self.db.read() as session:
             self._reload_plans(session, now)
         return resolved
+
+    # -------------------------------------------------------------------------- detection process
+    def serve_only(self, forward: Callable[[str, TrackBatch], None]) -> None:
+        """Make this engine the serving side of a dedicated detection process (SQLite,
+        :mod:`deconflict.broker.live_worker`): it never cycles (pictures and acknowledgements
+        take the follower path: alerts from the database, acknowledgements recorded there),
+        and hands every accepted batch to ``forward`` once its transaction has committed (a
+        rolled-back batch is never forwarded). Call before :meth:`recover`."""
+        self.detector = "process"
+        self.leader = False
+        self.stats.role = "single"
+        self.forward = forward
+        sa_event.listen(self.db.writer_sessions, "after_commit", _forward_committed)
+        sa_event.listen(self.db.writer_sessions, "after_soft_rollback", _drop_uncommitted)
+
+    def start_detecting(self, now: datetime, *, restore: bool) -> int:
+        """Detection-process start-up: load the compiled kernel and the plans; with
+        ``restore`` continue the stored open (and recently resolved) alerts with their ids and
+        acknowledgements (a restarted detector: no alert is raised twice). Acknowledgements
+        recorded by the serving process are merged before each cycle from then on. Returns the
+        open alerts continued."""
+        warm_up()
+        self.acks_from_db = True
+        if restore:
+            taken = self.take_over(now)
+            self.stats.role = "single"
+            return taken
+        with self._cycle_mutex, self.db.read() as session:
+            self._reload_plans(session, now)
+        return 0
+
+    def seed_from_history(self, now: datetime) -> int:
+        """Apply the track history received within the stale time (plus the allowed future
+        skew) to the latest states (newer states win, so batches applied meanwhile are kept);
+        callsigns are not in the history and come with the next report. Returns the rows
+        read."""
+        cutoff = now.timestamp() - self.config.stale_after_s - self.config.max_future_s
+        with self.db.read() as session:
+            party, ids, columns = live_sql.recent_history(session, cutoff)
+        if not ids:
+            return 0
+        owner = np.asarray(party, dtype=object)
+        names = np.asarray(ids, dtype=object)
+        for name in sorted(set(party)):
+            rows = np.flatnonzero(owner == name)
+            self.core.latest.update(
+                name, [str(a) for a in names[rows]], {c: v[rows] for c, v in columns.items()}
+            )
+        return len(ids)
 
     # -------------------------------------------------------------------------- ingest
     def ingest(self, session: Session, party_id: str, batch: TrackBatch, now: datetime) -> int:
@@ -193,7 +291,9 @@ class LiveEngine:
             )
         live_sql.append_history_rows(session, party_id, ids, batch.columns, now.timestamp())
         if self.shared:
-            live_state_sql.upsert_latest(session, party_id, ids, batch.columns, batch.callsigns)
+            live_state_sql.upsert_latest(
+                session, party_id, ids, batch.columns, batch.callsigns, writer=self.writer_id
+            )
             # NOTIFY serialises the commits that send it (PostgreSQL's notification queue
             # lock): at most one tracks wake-up per half gap from this process
             beat = time.monotonic()
@@ -203,6 +303,8 @@ class LiveEngine:
         for aircraft in new:
             self._owners[aircraft] = party_id
         self.core.ingest(party_id, batch)
+        if self.forward is not None:
+            session.info.setdefault(_FORWARD_KEY, []).append((self.forward, party_id, batch))
         self.poke()
         return len(ids)
 
@@ -251,7 +353,11 @@ class LiveEngine:
         if self.shared and not self.leader:
             self.check_lease(now)
         with self._cycle_mutex:
-            return self._cycle(now or datetime.now(UTC))
+            self._cycle_started = time.monotonic()  # read by the watchdog (see run)
+            try:
+                return self._cycle(now or datetime.now(UTC))
+            finally:
+                self._cycle_started = None
 
     def _cycle(self, now: datetime) -> list[AlertEvent]:
         if not self.leader:
@@ -261,22 +367,40 @@ class LiveEngine:
             self._reload_plans(session, now)
             if self.shared:
                 cutoff = now.timestamp() - self.config.stale_after_s
-                stored = live_state_sql.load_latest(session, newer_than_s=cutoff)
+                # only the rows other replicas changed since the last read (after take_over:
+                # every row); this process's own states are in memory already
+                tail = self._state_tail
+                stored = live_state_sql.load_latest(
+                    session,
+                    newer_than_s=cutoff,
+                    changed_since=tail,
+                    exclude_writer=None if tail is None else self.writer_id,
+                )
                 acks = live_state_sql.open_alert_acks(session)
         if self.shared:
             merge_states(self.core.latest, stored)
+            self._state_tail = stored.xmin
             self.core.merge_acks(acks)
+        if self.acks_from_db:  # detection process: the serving process records acknowledgements
+            with self.db.read() as session:
+                self.core.merge_acks(live_state_sql.open_alert_acks(session))
         before = {a.id: a.severity for a in self.core.open_alerts()}
         result = self.core.cycle(now)
         picture_due = time.monotonic() - self._last_picture >= self.config.picture_interval_s
         prune_due = time.monotonic() - self._last_prune >= PRUNE_EVERY_S
         if result.events or picture_due or prune_due:
+            # render the views first: the write transaction blocks every other writer (the
+            # request threads; on SQLite also other processes), so it only writes
+            alert_rows = self._alert_rows(result.events)
+            pictures = (
+                self._picture_rows(result.states, result.open_alerts, now) if picture_due else []
+            )
             with self.db.write() as session:
                 if self.shared:
                     self._fence(session)
-                self._persist(session, result.events, now, before)
+                self._persist(session, result.events, now, before, rendered=alert_rows)
                 if picture_due:
-                    self._publish_pictures(session, result.states, result.open_alerts, now)
+                    publish_many(session, pictures, now=now)
                     self._last_picture = time.monotonic()
                 if prune_due:
                     cutoff = now.timestamp() - self.config.history_retention_s
@@ -296,6 +420,9 @@ class LiveEngine:
         stats.open_by_kind = by_kind
         stats.raised_total += sum(1 for e in result.events if e.kind == "raised")
         stats.last_cycle_s = time.perf_counter() - started
+        stats.recent_cycle_s.append(stats.last_cycle_s)
+        if self.on_cycle is not None:
+            self.on_cycle(stats)
         return result.events
 
     def _fence(self, session: Session) -> None:
@@ -318,7 +445,12 @@ class LiveEngine:
         events: list[AlertEvent],
         now: datetime,
         before: Mapping[str, str] | None = None,
+        *,
+        rendered: list[tuple[str, dict[str, Any], str | None]] | None = None,
     ) -> None:
+        """Save the alert changes of ``events``, publish each party's view and append raises
+        and resolutions to the ledger (``rendered``: :meth:`_alert_rows` of ``events``, made
+        before the transaction)."""
         latest: dict[str, Alert] = {event.alert.id: event.alert for event in events}
         live_sql.save_alerts(session, [(alert_record(a), a.parties) for a in latest.values()])
         # Escalations and re-openings clear acknowledgements: mirror that in the store (other
@@ -337,21 +469,42 @@ class LiveEngine:
         }
         for alert_id in cleared:
             live_sql.set_acks(session, alert_id, dict(latest[alert_id].acked))
-        for event in events:
-            alert = event.alert
+        rows = self._alert_rows(events) if rendered is None else rendered
+        for party, payload, ledger in rows:
+            if ledger is not None:
+                # Evidence: each party's own view, openable by that party only.
+                audit.record(session, ledger, [party], payload, now=now)
+        # one executemany for the cycle's outbox rows (ids in the same order as before)
+        publish_many(session, [(party, "alert", payload) for party, payload, _ in rows], now=now)
+
+    def _alert_rows(self, events: list[AlertEvent]) -> list[tuple[str, dict[str, Any], str | None]]:
+        """``(party, alert event payload, ledger kind or None)`` per event and party (no I/O)."""
+        rows: list[tuple[str, dict[str, Any], str | None]] = []
+        for ev in events:
+            alert = ev.alert
+            ledger = f"alert.{ev.kind}" if ev.kind in LEDGER_EVENTS else None
             for party in alert.parties:
                 view = alert_view(alert, party, names=self._names)
-                payload = {"event": event.kind, "reopened": event.reopened, "alert": view}
-                publish(session, party, "alert", payload, now=now)
-                if event.kind in LEDGER_EVENTS:
-                    # Evidence: each party's own view, openable by that party only.
-                    audit.record(session, f"alert.{event.kind}", [party], payload, now=now)
+                payload = {"event": ev.kind, "reopened": ev.reopened, "alert": view}
+                rows.append((party, payload, ledger))
+        return rows
 
     def _publish_pictures(
         self, session: Session, states: TrackStates, open_alerts: list[Alert], now: datetime
     ) -> None:
-        involved = {str(p) for p in states.party} | {p for a in open_alerts for p in a.parties}
-        index = {str(a): k for k, a in enumerate(states.ids)}
+        publish_many(session, self._picture_rows(states, open_alerts, now), now=now)
+
+    def _picture_rows(
+        self, states: TrackStates, open_alerts: list[Alert], now: datetime
+    ) -> list[tuple[str, str, Mapping[str, Any]]]:
+        """``(party, "picture", picture)`` for each party with aircraft or open alerts (no I/O)."""
+        # parties from the per-states cache of live.tracks (visible_picture uses it anyway);
+        # the pictures look up only the open alerts' aircraft, so index just those (a full
+        # id index of 100,000 states costs ~3x more CPU)
+        involved = set(party_rows(states)) | {p for a in open_alerts for p in a.parties}
+        wanted = {s.ref for a in open_alerts for s in a.subjects if s.role == "aircraft"}
+        index = {a: k for k, a in enumerate(states.ids.tolist()) if a in wanted}
+        rows: list[tuple[str, str, Mapping[str, Any]]] = []
         for party in sorted(involved & set(self._names)):
             picture = visible_picture(
                 states,
@@ -363,7 +516,8 @@ class LiveEngine:
                 include_alerts=False,
                 index=index,
             )
-            publish(session, party, "picture", picture, now=now)
+            rows.append((party, "picture", picture))
+        return rows
 
     # -------------------------------------------------------------------------- queries
     def picture(self, party_id: str, now: datetime) -> dict[str, Any]:
@@ -383,11 +537,22 @@ class LiveEngine:
             if time.monotonic() - self._view_at < self.config.interval_s:
                 return
             with self.db.read() as session:
-                stored = live_state_sql.load_latest(session)
+                # SQLite (detection process): this process ingests every state itself
+                stored = (
+                    live_state_sql.load_latest(
+                        session,
+                        changed_since=self._view_tail,
+                        exclude_writer=None if self._view_tail is None else self.writer_id,
+                    )
+                    if self.shared
+                    else None
+                )
                 self._names = party_labels(session)
                 rows = [r for r in live_state_sql.alerts_since(session, now) if r.state == "open"]
                 acks = live_state_sql.acks_of(session, [r.id for r in rows])
-            merge_states(self.core.latest, stored)
+            if stored is not None:
+                merge_states(self.core.latest, stored)
+                self._view_tail = stored.xmin  # next time: only the rows changed since
             self._view_alerts = [alert_from_row(r, acks.get(r.id, {})) for r in rows]
             self._view_at = time.monotonic()
 
@@ -440,16 +605,34 @@ class LiveEngine:
         return relabel(view, shown)
 
     # -------------------------------------------------------------------------- loop
+    # Replica state (class defaults, set per instance when it changes):
+    watchdog_s: float | None = None
+    """Replicas: a cycle running longer than this (s) makes the leader give the lease up
+    (:class:`deconflict.cluster.watchdog.CycleWatchdog`); ``None``: ``max(30, 30 x interval_s)``."""
+    _state_tail: int | None = None
+    """Snapshot xmin of the cycle's last ``live_state_sql.load_latest`` (``None``: read all)."""
+    _view_tail: int | None = None
+    """The same for a follower's picture refresh (:meth:`_refresh_view`)."""
+    _cycle_started: float | None = None
+    """``time.monotonic()`` at which the cycle in flight started (``None``: none runs)."""
+
     async def run(self) -> None:
         """The background loop: a cycle every ``interval_s`` or ``min_gap_s`` after new data.
 
         Replica mode: a follower tries the lease every ``lease_poll_s`` and detects only once it
-        leads; the lease is released when the loop stops."""
+        leads; the lease is released when the loop stops. A watchdog thread gives the lease up
+        when a cycle runs longer than :attr:`watchdog_s` (a hung leader; see
+        :meth:`_on_hung_cycle`)."""
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
+        stop = threading.Event()
+        if self.shared and self.lease is not None:
+            limit = self.watchdog_s or default_watchdog_s(self.config.interval_s)
+            CycleWatchdog(lambda: self._cycle_started, limit, self._on_hung_cycle).start(stop)
         try:
             await self._run()
         finally:
+            stop.set()
             if self.lease is not None:
                 self.lease.release()
 
@@ -485,7 +668,10 @@ class LiveEngine:
     def check_lease(self, now: datetime | None = None) -> bool:
         """Replica mode: keep or take the leader lease; ``True`` while this process leads.
 
-        Taking it over restores the stored alerts first (:meth:`take_over`)."""
+        Taking it over restores the stored alerts first (:meth:`take_over`). A replica that may
+        not lead (:attr:`may_lead`, ``deconflict serve --no-lead``) never tries; nor does one
+        whose previous cycle still runs (a hung cycle it was demoted for holds the cycle lock:
+        taking the lease now would hang a leader again)."""
         lease = self.lease
         if lease is None:
             return self.leader
@@ -494,6 +680,8 @@ class LiveEngine:
                 return True
             self._demote()
             log.warning("leader lease lost; now a follower")
+            return False
+        if not self.may_lead or self._cycle_started is not None:
             return False
         if not lease.try_acquire():
             return False
@@ -509,12 +697,19 @@ class LiveEngine:
         hold) with their acknowledgements from the database; returns the open alerts taken."""
         hold = self.config.hysteresis.reraise_hold_s
         with self._cycle_mutex:
-            with self.db.read() as session:
-                rows = live_state_sql.alerts_since(session, now - timedelta(seconds=hold))
-                acks = live_state_sql.acks_of(session, [r.id for r in rows])
-                self._reload_plans(session, now)
-            alerts = [alert_from_row(r, acks.get(r.id, {})) for r in rows]
-            self.core.restore_alerts(alerts)
+            self._cycle_started = time.monotonic()  # the watchdog watches a take-over too
+            try:
+                with self.db.read() as session:
+                    rows = live_state_sql.alerts_since(session, now - timedelta(seconds=hold))
+                    acks = live_state_sql.acks_of(session, [r.id for r in rows])
+                    self._reload_plans(session, now)
+                alerts = [alert_from_row(r, acks.get(r.id, {})) for r in rows]
+                self.core.restore_alerts(alerts)
+            finally:
+                self._cycle_started = None
+            if self.lease is not None and self.lease.backend_pid is None:
+                raise LeaseLostError("the leader lease was given up during the take-over")
+            self._state_tail = None  # the first cycle reads every shared state
             self.leader = True
             self.stats.role = "leader"
             self.stats.takeovers += 1
@@ -525,25 +720,62 @@ class LiveEngine:
         self.leader = False
         self.stats.role = "follower"
         self._view_at = -float("inf")
+        self._view_tail = None  # the next picture refresh reads every shared state
+
+    def _on_hung_cycle(self, running_s: float) -> None:
+        """Watchdog (its thread): the cycle in flight has run ``running_s`` s, longer than
+        :attr:`watchdog_s`. Close the lease connection, so that PostgreSQL frees the lock and
+        another replica takes over, and demote this process; the stuck cycle's write
+        transaction then fails its fencing check (:meth:`_fence`). A hung take-over (the
+        lease held, not yet leading) gives the lease up the same way."""
+        held = self.lease is not None and self.lease.backend_pid is not None
+        if not (self.leader or held):
+            return
+        log.error(
+            "detection cycle running for %.1f s (watchdog %.1f s): giving the leader lease up",
+            running_s,
+            self.watchdog_s or default_watchdog_s(self.config.interval_s),
+        )
+        if self.lease is not None:
+            self.lease.release()
+        self._demote()
 
 
 def merge_states(latest: LatestStates, stored: live_state_sql.StoredStates) -> None:
-    """Apply stored states to ``latest`` (a newer state wins; equal or older ones change
-    nothing), party by party and new aircraft in id order, so that one process's order of
-    aircraft (hence of pictures and events) is the same with or without replicas."""
-    if not stored.ids:
+    """Apply stored states to ``latest`` (a newer or equal state time wins, an older one
+    changes nothing: merging the same rows again is a no-op), party by party and new aircraft
+    in id order, so that one process's order of aircraft (hence of pictures and events) is the
+    same with or without replicas. An aircraft given more than once (not by one read of
+    ``live_latest``, keyed by aircraft) keeps its newest row, the last one on equal times.
+
+    One sort of the rows by id (fixed-width strings: C comparisons), one stable sort by party
+    code, then one :meth:`LatestStates.update` per party."""
+    n = len(stored.ids)
+    if not n:
         return
-    party = np.asarray(stored.party, dtype=object)
+    ids_fixed = np.asarray(stored.ids, dtype=str)
+    rows = np.argsort(ids_fixed, kind="stable")
+    in_order = ids_fixed[rows]
+    if n > 1 and bool(np.any(in_order[1:] == in_order[:-1])):  # an id twice (or "a", "a\0")
+        times = np.asarray(stored.columns["time_s"], dtype=np.float64)
+        keep = np.asarray(live_state_sql.newest_rows(stored.ids, times), dtype=np.intp)
+        rows = keep[np.argsort(ids_fixed[keep], kind="stable")]
+    names = sorted(set(stored.party))
+    code_of = {name: k for k, name in enumerate(names)}
+    code = np.asarray([code_of[p] for p in stored.party], dtype=np.intp)
+    rows = rows[np.argsort(code[rows], kind="stable")]
+    bounds = np.searchsorted(code[rows], np.arange(len(names) + 1))
     ids = np.asarray(stored.ids, dtype=object)
     callsign = np.asarray(stored.callsign, dtype=object)
-    for name in sorted(set(stored.party)):
-        rows = np.flatnonzero(party == name)
-        rows = rows[np.argsort(ids[rows], kind="stable")]
+    for k, name in enumerate(names):
+        part = rows[bounds[k] : bounds[k + 1]]
+        if not part.size:
+            continue
         latest.update(
             name,
-            [str(a) for a in ids[rows]],
-            {c: v[rows] for c, v in stored.columns.items()},
-            [str(c) for c in callsign[rows]],
+            ids[part].tolist(),
+            {c: np.asarray(v)[part] for c, v in stored.columns.items()},
+            callsign[part].tolist(),
         )
 
 

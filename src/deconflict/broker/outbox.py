@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import event, insert, select, text
 from sqlalchemy.orm import Session
 
 from deconflict.broker.events import EVENT_MODELS, validate_event
@@ -99,6 +99,56 @@ def publish(
     ).scalar_one()
     session.info[_DIRTY] = True
     return int(event_id)
+
+
+def publish_many(
+    session: Session,
+    events: Sequence[tuple[str, str, Mapping[str, Any]]],
+    *,
+    now: datetime | None = None,
+) -> int:
+    """Queue many events ``(party_id, kind, payload)`` in the session's transaction with one
+    ``executemany`` (ids in list order, as consecutive :func:`publish` calls would give them);
+    returns how many were queued. Same rules as :func:`publish` (``now``: event time, UTC)."""
+    if not events:
+        return 0
+    for _, kind, payload in events:
+        if kind not in KINDS:
+            raise ValueError(f"unknown outbox kind {kind!r}; expected one of {sorted(KINDS)}")
+        if _CHECK_EVENTS["on"]:
+            validate_event(1, kind, dict(payload))
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": OUTBOX_LOCK_KEY})
+        if not session.info.get(_DIRTY):
+            session.execute(_NOTIFY_OUTBOX)
+    at = now or datetime.now(UTC)
+    session.execute(
+        insert(outbox),
+        [
+            {"party_id": party, "kind": kind, "payload": dict(payload), "created_at": at}
+            for party, kind, payload in events
+        ],
+    )
+    session.info[_DIRTY] = True
+    return len(events)
+
+
+def watch_commits(sessions: Any, callback: Callable[[], None]) -> None:
+    """Call ``callback()`` after each commit of a session made by ``sessions`` (a
+    ``sessionmaker``) that published events: the hook of a process without event streams of
+    its own (the dedicated detection process tells the serving process to wake its streams).
+    """
+
+    def committed(session: Session) -> None:
+        if session.info.pop(_DIRTY, False):
+            callback()
+
+    def rolled_back(session: Session, _previous: Any) -> None:
+        session.info.pop(_DIRTY, None)
+
+    event.listen(sessions, "after_commit", committed)
+    event.listen(sessions, "after_soft_rollback", rolled_back)
 
 
 def check_events(enabled: bool) -> bool:

@@ -180,6 +180,39 @@ def append_history_rows(
     conn.exec_driver_sql(sql, rows)
 
 
+def recent_history(
+    session: Session, received_after_s: float
+) -> tuple[list[str], list[str], dict[str, Any]]:
+    """History rows received after ``received_after_s`` (Unix s) as ``(party ids, aircraft
+    ids, {column: float64 array})`` with the columns of :data:`HISTORY_COLUMNS` (a restarted
+    detector seeds its latest states from it). SQLite: one row per aircraft, the one with the
+    greatest state time (SQLite's bare columns of the query's only aggregate, ``max()``),
+    grouped in the database; other dialects: every row, oldest first (the caller keeps the
+    newest per aircraft)."""
+    names = ("party_id", "aircraft_id", *HISTORY_COLUMNS)
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":
+        shown = [("max(time_s)" if c == "time_s" else c) for c in names]
+        sql = (
+            f"SELECT {', '.join(shown)} FROM track_history WHERE received_s > ? "
+            "GROUP BY aircraft_id ORDER BY aircraft_id"
+        )
+    else:
+        marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        sql = (
+            f"SELECT {', '.join(names)} FROM track_history WHERE received_s > {marker} ORDER BY id"
+        )
+    rows = conn.exec_driver_sql(sql, (float(received_after_s),)).all()
+    if not rows:
+        return [], [], {c: np.empty(0) for c in HISTORY_COLUMNS}
+    cols = list(zip(*rows, strict=True))
+    return (
+        [str(p) for p in cols[0]],
+        [str(a) for a in cols[1]],
+        {c: np.asarray(cols[2 + k], dtype=np.float64) for k, c in enumerate(HISTORY_COLUMNS)},
+    )
+
+
 def prune_history(session: Session, older_than_s: float) -> int:
     """Delete history received before ``older_than_s`` (Unix s); returns rows deleted."""
     result = session.execute(delete(track_history).where(track_history.c.received_s < older_than_s))

@@ -4,11 +4,25 @@ Table::
 
     live_latest   aircraft_id PK | party_id | callsign (NULL: never given) | time_s (state time,
                   Unix s) | lat_deg | lon_deg | alt_ft | gs_kt | track_deg | vs_fpm
+                  | xid (PostgreSQL: xid8 of the transaction that last wrote the row) | writer
+                  (id of the engine that last wrote it, 0: unknown; both migration 0009)
 
 Every replica upserts the states it accepts (:func:`upsert_latest`, in the request's
 transaction; a newer state time replaces an older one, never the reverse, as
 :class:`deconflict.live.latest.LatestStates` does in memory); the leader's detection cycle reads
 the union (:func:`load_latest`). On PostgreSQL the table is ``UNLOGGED`` (docs/deployment.md).
+
+Reading only what changed (PostgreSQL, migration ``0009_live_tail``): sequence numbers or
+timestamps are not commit-ordered (a transaction that wrote first may commit last), so a
+reader cannot resume from "the greatest value seen". Instead each read also returns the
+``xmin`` of the snapshot it read with (:attr:`StoredStates.xmin`: every transaction with a
+smaller id had finished when the read ran, so its rows were in it); the next read asks for
+``xid >= xmin`` (``changed_since``). That re-reads the rows of transactions that were in
+flight at the previous read, or that committed just before it, and merging them again changes
+nothing (a newer state wins), so no committed row is ever skipped. A transaction left open
+for long holds ``xmin`` back and makes the reads larger, never wrong. A replica already holds
+the states it accepted itself in memory: its reads may leave out the rows it wrote last
+(``exclude_writer``).
 
 Also the queries a new leader needs to continue the previous leader's alerts with the same ids
 (:func:`alerts_since`, :func:`acks_of`).
@@ -22,12 +36,29 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Column, Float, Index, String, Table, delete, or_, select
+from sqlalchemy import BigInteger, Column, Float, Index, String, Table, delete, or_, select
+from sqlalchemy.dialects.postgresql import base as postgresql_base
 from sqlalchemy.orm import Session
+from sqlalchemy.types import UserDefinedType
 
 from deconflict.store.base import metadata
 from deconflict.store.live_sql import live_alert_parties, live_alerts
 from deconflict.units import FloatArray
+
+
+class Xid8(UserDefinedType[int]):
+    """PostgreSQL's 64-bit transaction id type ``xid8`` (epoch and xid; never wraps)."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: Any) -> str:
+        """The DDL type name."""
+        return "XID8"
+
+
+# schema reflection (migration checks) then knows the type instead of warning about it
+postgresql_base.ischema_names.setdefault("xid8", Xid8)
+
 
 live_latest = Table(
     "live_latest",
@@ -42,27 +73,33 @@ live_latest = Table(
     Column("gs_kt", Float, nullable=False),
     Column("track_deg", Float, nullable=False),
     Column("vs_fpm", Float, nullable=False),
+    # PostgreSQL: DEFAULT pg_current_xact_id(), set again by every applied upsert; SQLite: 0
+    Column("xid", BigInteger().with_variant(Xid8(), "postgresql"), nullable=False),
+    Column("writer", BigInteger, nullable=False, server_default="0"),
     Index("ix_live_latest_time_s", "time_s"),
+    Index("ix_live_latest_xid", "xid"),
 )
 
 STATE_COLUMNS = ("time_s", "lat_deg", "lon_deg", "alt_ft", "gs_kt", "track_deg", "vs_fpm")
 """Numeric columns of ``live_latest`` (units in the names; ``time_s`` Unix seconds)."""
 
 _NAMES = ("aircraft_id", "party_id", "callsign", *STATE_COLUMNS)
-_UPDATE = ", ".join(f"{c} = EXCLUDED.{c}" for c in STATE_COLUMNS)
+_UPDATE = ", ".join(f"{c} = EXCLUDED.{c}" for c in (*STATE_COLUMNS, "writer"))
 _WHERE = "live_latest.time_s <= EXCLUDED.time_s"
 _PG_UPSERT = (
-    f"INSERT INTO live_latest ({', '.join(_NAMES)}) "
-    "SELECT * FROM unnest(%s::varchar[], %s::varchar[], %s::varchar[], "
+    f"INSERT INTO live_latest (writer, {', '.join(_NAMES)}) "
+    "SELECT %s::int8, * FROM unnest(%s::varchar[], %s::varchar[], %s::varchar[], "
     + ", ".join(["%s::float8[]"] * len(STATE_COLUMNS))
     + ") ON CONFLICT (aircraft_id) DO UPDATE SET "
     + _UPDATE
     + ", party_id = EXCLUDED.party_id"
-    + ", callsign = COALESCE(EXCLUDED.callsign, live_latest.callsign) WHERE "
+    + ", callsign = COALESCE(EXCLUDED.callsign, live_latest.callsign)"
+    + ", xid = pg_current_xact_id() WHERE "
     + _WHERE
 )
 _SQLITE_UPSERT = (
-    f"INSERT INTO live_latest ({', '.join(_NAMES)}) VALUES ({', '.join(['?'] * len(_NAMES))}) "
+    f"INSERT INTO live_latest (writer, {', '.join(_NAMES)}) "
+    f"VALUES ({', '.join(['?'] * (len(_NAMES) + 1))}) "
     "ON CONFLICT (aircraft_id) DO UPDATE SET "
     + _UPDATE
     + ", party_id = EXCLUDED.party_id"
@@ -79,10 +116,14 @@ class StoredStates:
     party: list[str]
     callsign: list[str]
     columns: dict[str, FloatArray]
+    xmin: int | None = None
+    """PostgreSQL: ``pg_snapshot_xmin`` of the snapshot these rows were read with; pass it as
+    ``changed_since`` to the next :func:`load_latest` to read only rows changed since
+    (``None`` on SQLite)."""
 
 
-def _last_newest(ids: Sequence[str], times: FloatArray) -> list[int]:
-    """Row index per distinct id: the greatest time, the last such row on ties."""
+def newest_rows(ids: Sequence[str], times: FloatArray) -> list[int]:
+    """Row index per distinct id: the greatest time, the last such row on ties (ascending)."""
     best: dict[str, int] = {}
     for k, aircraft in enumerate(ids):
         j = best.get(aircraft)
@@ -97,14 +138,16 @@ def upsert_latest(
     ids: Sequence[str],
     columns: Mapping[str, Any],
     callsigns: Sequence[str] | None,
+    writer: int = 0,
 ) -> None:
     """Write one validated batch of ``party_id`` into ``live_latest`` in the session's
     transaction: per aircraft the newest row of the batch, applied only when not older than the
-    stored state. PostgreSQL: one ``INSERT ... SELECT FROM unnest(arrays)`` statement."""
+    stored state, marked as written by ``writer`` (the engine's id, 0 < writer < 2**63; 0:
+    unknown). PostgreSQL: one ``INSERT ... SELECT FROM unnest(arrays)`` statement."""
     if not ids:
         return
     times = np.asarray(columns["time_s"], dtype=np.float64)
-    rows = _last_newest(ids, times)
+    rows = newest_rows(ids, times)
     take = np.asarray(rows, dtype=np.intp)
     sel_ids = [ids[k] for k in rows]
     sel_cs: list[str | None] = (
@@ -113,32 +156,67 @@ def upsert_latest(
     cols = [np.asarray(columns[c], dtype=np.float64)[take].tolist() for c in STATE_COLUMNS]
     conn = session.connection()
     if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(_PG_UPSERT, (sel_ids, [party_id] * len(rows), sel_cs, *cols))
+        conn.exec_driver_sql(
+            _PG_UPSERT, (int(writer), sel_ids, [party_id] * len(rows), sel_cs, *cols)
+        )
     else:
         conn.exec_driver_sql(
             _SQLITE_UPSERT,
-            list(zip(sel_ids, [party_id] * len(rows), sel_cs, *cols, strict=True)),
+            [
+                (int(writer), *row)
+                for row in zip(sel_ids, [party_id] * len(rows), sel_cs, *cols, strict=True)
+            ],
         )
 
 
-_PG_LOAD = "SELECT " + ", ".join(f"array_agg({c})" for c in _NAMES) + " FROM live_latest"
+# the snapshot's xmin in the same statement: the rows read are exactly those it sees
+_PG_LOAD = (
+    "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint, "
+    + ", ".join(f"array_agg({c})" for c in _NAMES)
+    + " FROM live_latest"
+)
 
 
-def load_latest(session: Session, newer_than_s: float | None = None) -> StoredStates:
+def load_latest(
+    session: Session,
+    newer_than_s: float | None = None,
+    changed_since: int | None = None,
+    exclude_writer: int | None = None,
+) -> StoredStates:
     """Every stored state (or those with ``time_s > newer_than_s``, Unix s) as columns.
+
+    ``changed_since`` (PostgreSQL; the :attr:`StoredStates.xmin` of a previous read): only the
+    rows written by transactions that were not yet visible to that read, plus some that were
+    (see the module docstring); ``None`` reads all. ``exclude_writer``: leave out the rows
+    this writer id wrote last (PostgreSQL). Both ignored on SQLite (one process; the table is
+    not read there in service).
 
     PostgreSQL: one row of arrays fetched in the binary protocol (about 3x faster than rows
     for 100,000 states; docs/deployment.md)."""
     conn = session.connection()
+    xmin: int | None = None
     if conn.dialect.name == "postgresql":
-        where = " WHERE time_s > %s" if newer_than_s is not None else ""
+        conds: list[str] = []
+        params: list[Any] = []
+        if newer_than_s is not None:
+            conds.append("time_s > %s")
+            params.append(float(newer_than_s))
+        if changed_since is not None:
+            conds.append("xid >= %s::text::xid8")
+            params.append(str(int(changed_since)))
+        if exclude_writer is not None:
+            conds.append("writer <> %s")
+            params.append(int(exclude_writer))
+        where = " WHERE " + " AND ".join(conds) if conds else ""
         raw: Any = conn.connection.dbapi_connection
         with raw.cursor(binary=True) as cur:
-            cur.execute(_PG_LOAD + where, (newer_than_s,) if newer_than_s is not None else None)
+            cur.execute(_PG_LOAD + where, params or None)
             row = cur.fetchone()
-        if row is None or row[0] is None:
-            return _empty()
-        cols = list(row)
+        assert row is not None  # an aggregate without GROUP BY returns one row
+        xmin = int(row[0])
+        if row[1] is None:
+            return _empty(xmin)
+        cols = list(row[1:])
     else:
         query = f"SELECT {', '.join(_NAMES)} FROM live_latest"
         if newer_than_s is not None:
@@ -153,11 +231,12 @@ def load_latest(session: Session, newer_than_s: float | None = None) -> StoredSt
         party=[str(p) for p in cols[1]],
         callsign=[str(c) if c is not None else "" for c in cols[2]],
         columns={c: np.asarray(cols[3 + k], dtype=np.float64) for k, c in enumerate(STATE_COLUMNS)},
+        xmin=xmin,
     )
 
 
-def _empty() -> StoredStates:
-    return StoredStates([], [], [], {c: np.empty(0) for c in STATE_COLUMNS})
+def _empty(xmin: int | None = None) -> StoredStates:
+    return StoredStates([], [], [], {c: np.empty(0) for c in STATE_COLUMNS}, xmin)
 
 
 def prune_latest(session: Session, older_than_s: float) -> int:

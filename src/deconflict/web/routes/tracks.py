@@ -1,5 +1,7 @@
 """Live tracks in, the visible picture out: ``POST /v1/tracks``, ``GET /v1/picture``; and the
-start-up hook and background task that run the live engine (:mod:`deconflict.broker.live`).
+start-up hook and background task that run the live engine (:mod:`deconflict.broker.live`):
+the detection loop in this process (``live_detector = "thread"``) or the supervisor of a
+dedicated detection process (``"process"``, SQLite; :mod:`deconflict.broker.live_worker`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from fastapi import APIRouter, Body, FastAPI, Request
 
 from deconflict.broker.events import PictureView, TracksAccepted
 from deconflict.broker.live import LiveEngine
+from deconflict.broker.live_worker import DetectionProcess, WorkerSpec
 from deconflict.errors import DeconflictError
 from deconflict.live.batch import parse_batch
 from deconflict.live.engine import LiveConfig
@@ -39,23 +42,55 @@ def engine_of(request: Request) -> LiveEngine:
     return engine
 
 
+class DetectorSettingError(DeconflictError):
+    """``live_detector = "process"`` on a store that does not support it."""
+
+    status = 500
+    title = "Unsupported live detector"
+
+
 def start_live_engine(app: FastAPI) -> None:
     """Start-up hook: build the engine (``app.state.live_config`` overrides the settings) and
-    resolve alerts a previous process left open."""
+    resolve alerts a previous process left open. With ``live_detector = "process"`` the engine
+    only serves; :func:`run_live_engine` starts the detection process."""
     db = app.state.db
+    settings = app.state.settings
     config = getattr(app.state, "live_config", None)
     if config is None:
-        config = LiveConfig.from_settings(app.state.settings)
+        config = LiveConfig.from_settings(settings)
     engine = LiveEngine(db, config)
+    engine.may_lead = not settings.live_no_lead  # replicas: --no-lead (H5)
+    engine.watchdog_s = settings.live_watchdog_s
+    if settings.live_detector == "process":
+        if not db.sqlite:
+            raise DetectorSettingError(
+                "live_detector = 'process' (DECONFLICT_LIVE_DETECTOR, serve --detector) needs "
+                "the embedded SQLite store; on PostgreSQL run replicas instead (one of them "
+                "detects; docs/deployment.md)"
+            )
+        spec = WorkerSpec(
+            db_url=db.url,
+            sqlite_synchronous=settings.sqlite_synchronous,
+            sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+            config=config,
+        )
+        worker = DetectionProcess(engine, spec, on_publish=app.state.notifier.notify)
+        engine.serve_only(worker.forward)
+        app.state.live_worker = worker
     engine.recover(datetime.now(UTC))
     app.state.live_engine = engine
 
 
 async def run_live_engine(app: FastAPI) -> None:
-    """Background task: the detection loop (builds the engine first if no start-up hook did)."""
+    """Background task: the detection loop, or the detection process's supervisor (builds the
+    engine first if no start-up hook did)."""
     if getattr(app.state, "live_engine", None) is None:
         await anyio.to_thread.run_sync(start_live_engine, app)
     engine: LiveEngine = app.state.live_engine
+    worker: DetectionProcess | None = getattr(app.state, "live_worker", None)
+    if engine.detector == "process" and worker is not None:
+        await worker.run()
+        return
     await engine.run()
 
 
