@@ -118,6 +118,7 @@ ACL: dict[tuple[str, str], Acl] = {
     ("GET", "/v1/disclosures"): Acl(PARTY),
     ("GET", "/v1/key-events"): Acl(PARTY),
     ("GET", "/v1/operator/events"): Acl(OPERATOR),
+    ("GET", "/v1/admin/live/stats"): Acl(OPERATOR),
     ("GET", "/v1/agreements/{agreement_id}/settings"): Acl(EVERYONE),
     ("PUT", "/v1/agreements/{agreement_id}/settings"): Acl(OPERATOR, body={"x": 1}),
     # private mode relay (issue 15): only the two members of a private agreement get past 404

@@ -6,6 +6,9 @@ engine is running. Reported besides: the replica's role (``single`` on SQLite, `
 wake-up listener (:mod:`deconflict.cluster.notify`) is connected. A follower is ready: it serves
 every request; only the detection cycle is the leader's. A listener that is down does not make
 the replica unready (streams fall back to polling) but is reported.
+
+:func:`live_stats` is the operator's view of the live engine's cycles (``GET
+/v1/admin/live/stats``): counts and the wall durations of the recent cycles, no party data.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ class Readiness:
     """``up``, ``down`` or ``none`` (SQLite: one process, nothing to listen to)."""
     cycles: int
     """Detection cycles this process ran."""
+    last_cycle_s: float = 0.0
+    """Wall seconds of the last finished cycle (0 before the first)."""
 
 
 def check(db: Database, engine: LiveEngine | None, listener: PgListener | None) -> Readiness:
@@ -62,4 +67,55 @@ def check(db: Database, engine: LiveEngine | None, listener: PgListener | None) 
         role=role,
         listener=heard,
         cycles=engine.stats.cycles if engine is not None else 0,
+        last_cycle_s=engine.stats.last_cycle_s if engine is not None else 0.0,
+    )
+
+
+@dataclass(frozen=True)
+class LiveStats:
+    """Figures of the live engine's cycles so far (the operator's view; aggregates only)."""
+
+    role: str
+    """``single``, ``leader`` or ``follower`` (see :class:`Readiness`)."""
+    detector: str
+    """``thread`` (cycles run in the serving process) or ``process`` (a child process)."""
+    cycles: int
+    """Detection cycles finished."""
+    last_cycle_s: float
+    """Wall seconds of the last finished cycle (0 before the first)."""
+    recent_cycle_s: list[float]
+    """Wall seconds of the most recent finished cycles, oldest first (at most 256)."""
+    aircraft: int
+    """Aircraft states held (live and stale)."""
+    live_aircraft: int
+    """Aircraft whose last state is younger than the stale time, at the last cycle."""
+    conflicts: int
+    """Conflicting pairs found by the last cycle."""
+    open_alerts: int
+    """Alerts open after the last cycle."""
+    open_by_kind: dict[str, int]
+    """Open alerts per kind after the last cycle."""
+    raised_total: int
+    """Alerts raised since this process started."""
+    takeovers: int
+    """Times this process became the detection leader."""
+
+
+def live_stats(engine: LiveEngine) -> LiveStats:
+    """A copy of ``engine``'s cycle figures (taken without waiting for a running cycle; the
+    fields of one report may straddle a cycle that finishes while it is taken)."""
+    stats = engine.stats
+    return LiveStats(
+        role=stats.role,
+        detector=engine.detector,
+        cycles=stats.cycles,
+        last_cycle_s=stats.last_cycle_s,
+        recent_cycle_s=list(stats.recent_cycle_s.copy()),
+        aircraft=stats.aircraft,
+        live_aircraft=stats.live_aircraft,
+        conflicts=stats.conflicts,
+        open_alerts=stats.open_alerts,
+        open_by_kind=dict(stats.open_by_kind),
+        raised_total=stats.raised_total,
+        takeovers=stats.takeovers,
     )

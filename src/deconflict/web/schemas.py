@@ -165,3 +165,29 @@ class LedgerExportBundle(BaseModel):
     consistency: list[LedgerBundleConsistency]
     entries: list[LedgerBundleEntry]
     next_index: int | None = Field(description="First index of the next page; null on the last.")
+
+
+class LiveStats(BaseModel):
+    """The live engine's cycle figures in this process (operator; aggregates, no party data)."""
+
+    role: Literal["single", "leader", "follower"] = Field(
+        description="``single`` on SQLite; among PostgreSQL replicas the detection ``leader`` "
+        "or a ``follower`` (which runs no cycles)."
+    )
+    detector: Literal["thread", "process"] = Field(
+        description="``thread``: cycles run in the serving process; ``process``: in a "
+        "dedicated detection process (``deconflict serve --detector process``)."
+    )
+    cycles: int = Field(ge=0, description="Detection cycles finished.")
+    last_cycle_s: float = Field(ge=0, description="Wall seconds of the last cycle (0: none yet).")
+    recent_cycle_s: list[float] = Field(
+        description="Wall seconds of the most recent cycles, oldest first (at most 256); the "
+        "last one is ``last_cycle_s``."
+    )
+    aircraft: int = Field(ge=0, description="Aircraft states held (live and stale).")
+    live_aircraft: int = Field(ge=0, description="Aircraft not stale at the last cycle.")
+    conflicts: int = Field(ge=0, description="Conflicting pairs found by the last cycle.")
+    open_alerts: int = Field(ge=0, description="Alerts open after the last cycle.")
+    open_by_kind: dict[str, int] = Field(description="Open alerts per kind.")
+    raised_total: int = Field(ge=0, description="Alerts raised since this process started.")
+    takeovers: int = Field(ge=0, description="Times this process became the leader.")

@@ -1,4 +1,4 @@
-"""Parties, API keys, signing keys, agreements and agreed lines.
+"""Parties, API keys, signing keys, agreements and agreed lines; the live engine's figures.
 
 The operator manages parties, keys and agreements but reads no plans; a party admin manages its
 own party's keys and signing key. Lines are visible to the agreement's members (own side only).
@@ -6,13 +6,14 @@ own party's keys and signing key. Lines are visible to the agreement's members (
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Request, status
 
 from deconflict.broker import agreements as agr
-from deconflict.broker import disclosure
+from deconflict.broker import disclosure, readiness
 from deconflict.broker import parties as pty
 from deconflict.errors import InvalidInputError, NotFoundError
 from deconflict.web.deps import (
@@ -22,6 +23,7 @@ from deconflict.web.deps import (
     SessionDep,
     require_role,
 )
+from deconflict.web.routes.tracks import engine_of
 from deconflict.web.schemas import (
     AgreementCreate,
     AgreementPublic,
@@ -30,6 +32,7 @@ from deconflict.web.schemas import (
     KeyPublic,
     LineCreate,
     LinePublic,
+    LiveStats,
     Me,
     PartyCreate,
     PartyPublic,
@@ -227,3 +230,17 @@ def list_lines(
         d["own_side"] = ln.sides.get(principal.party_id)
         out.append(d)
     return out
+
+
+@router.get(
+    "/admin/live/stats",
+    summary="The live engine's cycle figures in this process (operator)",
+    response_model=LiveStats,
+    responses={503: {"description": "The live engine is starting"}},
+)
+def live_stats(request: Request, principal: OperatorDep) -> LiveStats:
+    """Role, detector, cycles and the wall seconds of the recent cycles, aircraft, conflicts and
+    open alerts (counts only, no party data). Poll it to follow cycle times (a benchmark or a
+    dashboard): ``recent_cycle_s`` holds the last 256 cycles, the newest last."""
+    report = readiness.live_stats(engine_of(request))
+    return LiveStats.model_validate(asdict(report))

@@ -91,6 +91,9 @@ class Readiness(BaseModel):
         description="Cross-replica LISTEN/NOTIFY connection (``none`` on SQLite)."
     )
     cycles: int = Field(description="Detection cycles this process ran.")
+    last_cycle_s: float = Field(
+        0.0, ge=0, description="Wall seconds of the last finished detection cycle (0 before one)."
+    )
     version: str
 
 
@@ -119,6 +122,7 @@ async def ready(db: DatabaseDep, request: Request) -> JSONResponse:
             role=engine.stats.role if engine is not None else "starting",
             listener="down" if not db.sqlite else "none",
             cycles=engine.stats.cycles if engine is not None else 0,
+            last_cycle_s=engine.stats.last_cycle_s if engine is not None else 0.0,
         )
     body = Readiness.model_validate({**asdict(report), "version": __version__})
     return JSONResponse(body.model_dump(), status_code=200 if body.ready else 503)
