@@ -14,11 +14,13 @@ bound, so each candidate pair lies in the same or in adjacent cells; every unord
 cells is visited once (the cell itself and the 13 "forward" neighbours), so no pair is seen
 twice. ECEF cells work the same at the poles and across the antimeridian.
 
-Layout (session 3): aircraft are radix-sorted by spatial cell; inside a cell, the entries (one
-per aircraft and altitude band its widened range touches) are grouped by band in one flat table
-of ``(cell, band)`` slots, so a neighbour cell is found once per cell pair (not once per band)
-and its band ``k`` is two array reads. A pair is counted in the lowest band both touch (the
-first band of one of them). The scan over a band's entries is branch-free and only records
+Layout (sessions 3-4): aircraft are radix-sorted by spatial cell; the entries (one per
+aircraft and altitude band its widened range touches) are grouped in one band-major table of
+``(band, cell)`` slots, so the three cells of a neighbour column (consecutive keys, consecutive
+in cell order) are one run of entries in band ``k``: each entry scans five runs (the rest of its
+cell with the cell above, and four forward columns) instead of up to 14 cells (session 4: 0.6 ms
+of 6.4 at N = 10,000). A pair is counted in the lowest band both touch (the first band of one of
+them). The scan over a band's entries is branch-free and only records
 hits; each hit then gets a second, tighter necessary test, the minimum distance of the two
 straight ECEF lines over the look-ahead against ``R + margin`` (the bound the cells are built
 on), and the survivors the exact narrow phase at once, on per-aircraft rows in cell order
@@ -29,8 +31,17 @@ open root intervals of the horizontal quadratic and of the vertical line, inters
 ``[0, T]``), evaluated per pair in the same operation order.
 
 Shared helpers (stable names, importable by other compiled code, e.g. ``deconflict.daa``):
-``ecef_state``, ``vertical_interval``, ``horizontal_quadratic``, ``horizontal_interval``,
+``ecef_state`` (libm trigonometry; the detector itself uses ``ecef_state_fast``), ``sincos_rad``,
+``vertical_interval``, ``horizontal_quadratic``, ``horizontal_interval``,
 ``cpa_time``, ``clipped_miss_distance_sq``, ``vertical_miss_ft``, ``bearing_deg``.
+
+Session 4: the detector's temporaries of more than a few hundred kB (per-aircraft state, sort
+and cell arrays, the slot table, the result buffers) live in a reusable workspace
+(``detect_pairs_ws``; ``kernel.py`` keeps a small pool of them) instead of being allocated,
+returned to the OS by glibc and faulted in again on every call (~1 ms of 7 at N = 10,000); the
+kinematics use ``sincos_rad`` (libm's algorithm inlined into the loop) instead of calling libm's
+``sincos``: the numpy oracle's sines and cosines, bit for bit in 97 % of cases, else within one
+unit in the last place.
 
 All functions are compiled with ``cache=True`` (the machine code is kept in ``__pycache__``);
 ``warm_up`` compiles or loads them once, outside any timed region (call it at start-up).
@@ -61,7 +72,7 @@ the grid's allocations cost more than the pairs below about this size)."""
 _N_STATE = 10  # per aircraft: x, y, z (m), vx, vy, vz (m/s), alt (ft), vs (ft/min), lat, lon (deg)
 _N_FLOAT = 9  # t_in, t_out, t_cpa, hmd, vmd, range, vertical, bearing, reverse bearing
 _MAX_ENTRIES_PER_AIRCRAFT = 4  # average band entries per aircraft before bands are widened
-_MAX_SLOTS_PER_AIRCRAFT = 8  # average (cell, band) slots per aircraft before bands are widened
+_MAX_SLOTS_PER_AIRCRAFT = 8  # (band, cell) slots per aircraft before bands are widened
 _MAX_BANDS = 4096  # altitude bands before they are widened
 _RADIX_BITS = 16  # widest digit of the radix sort (65,536 buckets)
 
@@ -101,6 +112,91 @@ def ecef_state(
     speed_mps = gs_kt * MPS_PER_KT
     v_east = speed_mps * math.sin(track)
     v_north = speed_mps * math.cos(track)
+    v_up_north = v_north * sin_lat
+    return (
+        r_xy * cos_lon,
+        r_xy * sin_lon,
+        prime_vertical_m * (1.0 - WGS84_E2) * sin_lat,
+        -v_east * sin_lon - v_up_north * cos_lon,
+        v_east * cos_lon - v_up_north * sin_lon,
+        v_north * cos_lat,
+    )
+
+
+# FreeBSD msun's __kernel_sin / __kernel_cos minimax coefficients (|x| <= pi/4, error < 1 ulp)
+_S1 = -1.66666666666666324348e-01
+_S2 = 8.33333333332248946124e-03
+_S3 = -1.98412698298579493134e-04
+_S4 = 2.75573137070700676789e-06
+_S5 = -2.50507602534068634195e-08
+_S6 = 1.58969099521155010221e-10
+_C1 = 4.16666666666666019037e-02
+_C2 = -1.38888888888741095749e-03
+_C3 = 2.48015872894767294178e-05
+_C4 = -2.75573143513906633035e-07
+_C5 = 2.08757232129817482790e-09
+_C6 = -1.13596475577881948265e-11
+_INV_PIO2 = 6.36619772367581382433e-01  # 2 / pi
+_PIO2_1 = 1.57079632673412561417e00  # first 33 bits of pi / 2 (q * _PIO2_1 is exact)
+_PIO2_2 = 6.07710050630396597660e-11  # next 33 bits
+_PIO2_2T = 2.02226624879595063154e-21  # pi / 2 - _PIO2_1 - _PIO2_2
+_SINCOS_REDUCTION_MAX = 1e5  # radians; beyond, libm's sin and cos
+
+
+@nb.njit(cache=True, nogil=True)
+def sincos_rad(x: float) -> tuple[float, float]:  # pragma: no cover
+    """``(sin(x), cos(x))`` of ``x`` radians, inlined: within 1 ulp of libm's.
+
+    FreeBSD msun's algorithm (Cody-Waite reduction by pi/2 in three parts, the reduced argument's
+    tail carried, then the polynomial kernels), evaluated branch-free: the same function of the same
+    rounded argument as libm's ``sincos`` (97 % of results bit-identical on random angles, the
+    rest one unit in the last place; ``cos(radians(90))`` is libm's 6.1e-17), ~1.4x faster
+    because it is inlined into the loop instead of called. ``|x| >= 1e5``: ``math.sin``/``cos``.
+    """
+    if not abs(x) < _SINCOS_REDUCTION_MAX:
+        return math.sin(x), math.cos(x)
+    q = math.floor(x * _INV_PIO2 + 0.5)
+    t = x - q * _PIO2_1  # exact
+    w = q * _PIO2_2
+    r = t - w
+    w = q * _PIO2_2T - ((t - r) - w)
+    y0 = r - w  # reduced argument, |y0| <= pi/4 (+ rounding), and its tail y1
+    y1 = (r - y0) - w
+    z = y0 * y0
+    zz = z * z
+    v = z * y0
+    rs = _S2 + z * (_S3 + z * _S4) + z * zz * (_S5 + z * _S6)
+    s = y0 - ((z * (0.5 * y1 - v * rs) - y1) - v * _S1)
+    rc = z * (_C1 + z * (_C2 + z * _C3)) + zz * zz * (_C4 + z * (_C5 + z * _C6))
+    hz = 0.5 * z
+    wc = 1.0 - hz
+    c = wc + (((1.0 - wc) - hz) + (z * rc - y0 * y1))
+    quadrant = int(q) & 3
+    swap = (quadrant & 1) == 1
+    sin_r = c if swap else s
+    cos_r = s if swap else c
+    sin_sign = -1.0 if quadrant >= 2 else 1.0
+    cos_sign = -1.0 if (quadrant == 1 or quadrant == 2) else 1.0
+    return sin_sign * sin_r, cos_sign * cos_r
+
+
+@nb.njit(cache=True, nogil=True)
+def ecef_state_fast(
+    lat_deg: float, lon_deg: float, gs_kt: float, track_deg: float
+) -> tuple[float, float, float, float, float, float]:  # pragma: no cover
+    """``ecef_state`` with ``sincos_rad`` for the trigonometry (the detector's kinematics).
+
+    Same formulas in the same order on the same radian arguments; a sine or cosine differs from
+    libm's by at most one unit in the last place (positions by < 1e-9 m).
+    """
+    sin_lat, cos_lat = sincos_rad(lat_deg * _DEG)
+    sin_lon, cos_lon = sincos_rad(lon_deg * _DEG)
+    sin_track, cos_track = sincos_rad(track_deg * _DEG)
+    prime_vertical_m = WGS84_A_M / math.sqrt(1.0 - WGS84_E2 * sin_lat * sin_lat)
+    r_xy = prime_vertical_m * cos_lat
+    speed_mps = gs_kt * MPS_PER_KT
+    v_east = speed_mps * sin_track
+    v_north = speed_mps * cos_track
     v_up_north = v_north * sin_lat
     return (
         r_xy * cos_lon,
@@ -251,30 +347,39 @@ def bearing_deg(
 
 
 @nb.njit(cache=True, nogil=True)
-def _argsort_keys(keys: np.ndarray, max_key: int) -> np.ndarray:  # pragma: no cover
-    """Stable permutation sorting non-negative int64 ``keys`` (all ``<= max_key``).
+def _radix_argsort(  # pragma: no cover
+    keys: np.ndarray,
+    n: int,
+    max_key: int,
+    order: np.ndarray,
+    tmp_order: np.ndarray,
+    sorted_keys: np.ndarray,
+    tmp_keys: np.ndarray,
+    count: np.ndarray,
+) -> np.ndarray:
+    """Stable permutation sorting the non-negative int64 ``keys[:n]`` (all ``<= max_key``).
 
-    LSD radix sort (one to four passes) when the buckets are not much more than the keys,
-    else numba's merge sort.
+    LSD radix sort (one to four passes) when the buckets are not much more than the keys, else
+    numba's merge sort. ``order``, ``tmp_order``, ``sorted_keys``, ``tmp_keys`` (length ``>= n``)
+    and ``count`` (one more than the buckets, at most ``2**_RADIX_BITS + 1``) are scratch; the
+    result (length ``n``) is a view of ``order`` or ``tmp_order``, or a new array.
     """
-    n = keys.shape[0]
     total_bits = 0
     while (max_key >> total_bits) > 0:
         total_bits += 1
     passes = max(1, (total_bits + _RADIX_BITS - 1) // _RADIX_BITS)
     bits = max(1, (total_bits + passes - 1) // passes)
     if (1 << bits) > 4 * n + 256:
-        return np.argsort(keys, kind="mergesort")
+        return np.argsort(keys[:n], kind="mergesort")
     size = 1 << bits
     mask = size - 1
-    order = np.arange(n)
-    sorted_keys = keys.copy()
-    tmp_order = np.empty(n, dtype=np.int64)
-    tmp_keys = np.empty(n, dtype=np.int64)
-    count = np.empty(size + 1, dtype=np.int64)
+    for r in range(n):
+        order[r] = r
+        sorted_keys[r] = keys[r]
     shift = 0
     for _ in range(passes):
-        count[:] = 0
+        for d in range(size + 1):
+            count[d] = 0
         for r in range(n):
             count[((sorted_keys[r] >> shift) & mask) + 1] += 1
         for d in range(size):
@@ -288,7 +393,46 @@ def _argsort_keys(keys: np.ndarray, max_key: int) -> np.ndarray:  # pragma: no c
         order, tmp_order = tmp_order, order
         sorted_keys, tmp_keys = tmp_keys, sorted_keys
         shift += bits
-    return order
+    return order[:n]
+
+
+@nb.njit(cache=True, nogil=True)
+def _argsort_keys(keys: np.ndarray, max_key: int) -> np.ndarray:  # pragma: no cover
+    """Stable permutation sorting non-negative int64 ``keys`` (all ``<= max_key``), new arrays."""
+    n = keys.shape[0]
+    total_bits = 0
+    while (max_key >> total_bits) > 0:
+        total_bits += 1
+    passes = max(1, (total_bits + _RADIX_BITS - 1) // _RADIX_BITS)
+    bits = max(1, (total_bits + passes - 1) // passes)
+    if (1 << bits) > 4 * n + 256:
+        return np.argsort(keys, kind="mergesort")
+    return _radix_argsort(
+        keys,
+        n,
+        max_key,
+        np.empty(n, dtype=np.int64),
+        np.empty(n, dtype=np.int64),
+        np.empty(n, dtype=np.int64),
+        np.empty(n, dtype=np.int64),
+        np.empty((1 << bits) + 1, dtype=np.int64),
+    )
+
+
+@nb.njit(cache=True, nogil=True)
+def _room_f(buf: np.ndarray, need: int) -> np.ndarray:  # pragma: no cover
+    """``buf`` if it holds ``need`` float64 values, else a new buffer with a quarter spare."""
+    if buf.shape[0] >= need:
+        return buf
+    return np.empty(need + need // 4 + 64)
+
+
+@nb.njit(cache=True, nogil=True)
+def _room_i(buf: np.ndarray, need: int) -> np.ndarray:  # pragma: no cover
+    """``buf`` if it holds ``need`` int64 values, else a new buffer with a quarter spare."""
+    if buf.shape[0] >= need:
+        return buf
+    return np.empty(need + need // 4 + 64, dtype=np.int64)
 
 
 @nb.njit(cache=True, nogil=True)
@@ -409,7 +553,7 @@ def _detect_all_pairs(  # pragma: no cover
     st = np.empty((n, _N_STATE))
     max_speed = 0.0
     for k in range(n):
-        xk, yk, zk, vxk, vyk, vzk = ecef_state(lat_deg[k], lon_deg[k], gs_kt[k], track_deg[k])
+        xk, yk, zk, vxk, vyk, vzk = ecef_state_fast(lat_deg[k], lon_deg[k], gs_kt[k], track_deg[k])
         st[k, 0] = xk
         st[k, 1] = yk
         st[k, 2] = zk
@@ -458,6 +602,28 @@ def _detect_all_pairs(  # pragma: no cover
     return ij, values, stats
 
 
+WORKSPACE_SIZE = 5
+"""Number of arrays in a kernel workspace (see ``new_workspace``)."""
+
+
+def new_workspace() -> tuple[np.ndarray, ...]:
+    """An empty workspace for ``detect_pairs_ws`` (its buffers grow on first use).
+
+    ``(per-aircraft float64, per-aircraft int64, slot table int64, result pairs int64
+    (cap, 2), result values float64 (cap, 9))``: the temporaries of more than a few hundred kB at
+    N = 10,000 (the per-entry arrays of the scan stay fresh allocations: as views of one
+    reused buffer the compiled scan measured ~0.6 ms slower). One workspace serves one call at
+    a time: never share it between threads while a call runs.
+    """
+    return (
+        np.empty(0),
+        np.empty(0, dtype=np.int64),
+        np.empty(0, dtype=np.int64),
+        np.empty((0, 2), dtype=np.int64),
+        np.empty((0, _N_FLOAT)),
+    )
+
+
 @nb.njit(cache=True, nogil=True)
 def detect_pairs(  # pragma: no cover
     lat_deg: np.ndarray,
@@ -481,7 +647,8 @@ def detect_pairs(  # pragma: no cover
     ``band_factor`` is the altitude band height in vertical thresholds (``BAND_FACTOR``; any
     value gives the same answer, it only trades band entries against visited pairs). Up to
     ``all_pairs_max_n`` aircraft every pair is tested without a grid (``ALL_PAIRS_MAX_N``; the
-    same answer again, with fewer allocations for small snapshots).
+    same answer again, with fewer allocations for small snapshots). Temporaries are allocated
+    for this call (``detect_pairs_ws`` reuses them across calls).
     """
     n = lat_deg.shape[0]
     if n <= all_pairs_max_n:
@@ -496,13 +663,78 @@ def detect_pairs(  # pragma: no cover
             vertical_ft,
             lookahead_s,
         )
+    ij, values, stats, _ = detect_pairs_ws(
+        lat_deg,
+        lon_deg,
+        alt_ft,
+        gs_kt,
+        track_deg,
+        vs_fpm,
+        horizontal_nm,
+        vertical_ft,
+        lookahead_s,
+        band_factor,
+        (
+            np.empty(0),
+            np.empty(0, dtype=np.int64),
+            np.empty(0, dtype=np.int64),
+            np.empty((0, 2), dtype=np.int64),
+            np.empty((0, _N_FLOAT)),
+        ),
+    )
+    return ij, values, stats
+
+
+@nb.njit(cache=True, nogil=True)
+def detect_pairs_ws(  # pragma: no cover
+    lat_deg: np.ndarray,
+    lon_deg: np.ndarray,
+    alt_ft: np.ndarray,
+    gs_kt: np.ndarray,
+    track_deg: np.ndarray,
+    vs_fpm: np.ndarray,
+    horizontal_nm: float,
+    vertical_ft: float,
+    lookahead_s: float,
+    band_factor: float,
+    workspace: tuple[np.ndarray, ...],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, ...]]:
+    """The grid path of ``detect_pairs`` (any ``n >= 2``) on a reusable ``workspace``.
+
+    ``workspace`` is ``new_workspace()`` or the workspace a previous call returned: its buffers
+    hold this call's temporaries and are replaced by larger ones when too small. Returns
+    ``(ij, values, stats, workspace)``; ``ij``, ``values`` and ``stats`` are new arrays (never
+    views of the workspace), so a later call cannot change them.
+    """
+    wf_air, wi_air, wi_slot, out_ij, out_v = workspace
+    n = lat_deg.shape[0]
     t_end = lookahead_s
     half = 0.5 * t_end
+    # per-aircraft scratch: state and st (n x _N_STATE each), s_lo, s_hi
+    wf_air = _room_f(wf_air, (2 * _N_STATE + 2) * n)
+    n_count = (1 << _RADIX_BITS) + 1
+    wi_air = _room_i(wi_air, 13 * n + 2 + n_count)
+    state = wf_air[: _N_STATE * n].reshape((n, _N_STATE))  # input order
+    st = wf_air[_N_STATE * n : 2 * _N_STATE * n].reshape((n, _N_STATE))  # cell order
+    s_lo = wf_air[2 * _N_STATE * n : (2 * _N_STATE + 1) * n]
+    s_hi = wf_air[(2 * _N_STATE + 1) * n : (2 * _N_STATE + 2) * n]
+    keys = wi_air[:n]
+    sort_a = wi_air[n : 2 * n]
+    sort_b = wi_air[2 * n : 3 * n]
+    sort_c = wi_air[3 * n : 4 * n]
+    sort_d = wi_air[4 * n : 5 * n]
+    cell_of = wi_air[5 * n : 6 * n]
+    cell_key = wi_air[6 * n : 7 * n]
+    first = wi_air[7 * n : 8 * n]
+    last = wi_air[8 * n : 9 * n]
+    cell_bmin = wi_air[9 * n : 10 * n]
+    cell_bmax = wi_air[10 * n : 11 * n]
+    cell_start = wi_air[11 * n : 12 * n + 1]
+    radix_count = wi_air[13 * n + 2 : 13 * n + 2 + n_count]
     # --- kinematics (as _geometry.kinematics), in input order --------------------------------
-    state = np.empty((n, _N_STATE))  # x, y, z, vx, vy, vz, alt, vs, lat, lon per aircraft
     max_speed = 0.0
     for k in range(n):
-        xk, yk, zk, vxk, vyk, vzk = ecef_state(lat_deg[k], lon_deg[k], gs_kt[k], track_deg[k])
+        xk, yk, zk, vxk, vyk, vzk = ecef_state_fast(lat_deg[k], lon_deg[k], gs_kt[k], track_deg[k])
         state[k, 0] = xk
         state[k, 1] = yk
         state[k, 2] = zk
@@ -541,20 +773,13 @@ def detect_pairs(  # pragma: no cover
     nx = int((x1 - x0) / cell_m) + 3
     ny = int((y1 - y0) / cell_m) + 3
     nz = int((z1 - z0) / cell_m) + 3
-    keys = np.empty(n, dtype=np.int64)
     for k in range(n):
         cx = int((state[k, 0] + state[k, 3] * half - x0) / cell_m) + 1
         cy = int((state[k, 1] + state[k, 4] * half - y0) / cell_m) + 1
         cz = int((state[k, 2] + state[k, 5] * half - z0) / cell_m) + 1
         keys[k] = (cx * ny + cy) * nz + cz
-    order = _argsort_keys(keys, nx * ny * nz - 1)
+    order = _radix_argsort(keys, n, nx * ny * nz - 1, sort_a, sort_b, sort_c, sort_d, radix_count)
     # --- per-aircraft arrays in cell order ("ranks") -------------------------------------------
-    st = np.empty((n, _N_STATE))  # ``state`` rows in cell order
-    s_lo = np.empty(n)
-    s_hi = np.empty(n)
-    cell_of = np.empty(n, dtype=np.int64)
-    cell_key = np.empty(n, dtype=np.int64)
-    cell_start = np.empty(n + 1, dtype=np.int64)
     widen = 0.5 * vertical_ft + _VERTICAL_SLACK_FT
     n_cells = 0
     lo_min = np.inf
@@ -577,16 +802,11 @@ def detect_pairs(  # pragma: no cover
     cell_start[n_cells] = n
     # --- altitude bands: one entry per (aircraft, band its widened range touches) ------------
     band_ft = band_factor * vertical_ft
-    first = np.empty(n, dtype=np.int64)
-    last = np.empty(n, dtype=np.int64)
-    cell_bmin = np.empty(n_cells, dtype=np.int64)
-    cell_bmax = np.empty(n_cells, dtype=np.int64)
     while True:
         band_lo = math.floor(lo_min / band_ft)
         span = int(math.floor(hi_max / band_ft) - band_lo) + 1
         total = 0
-        slots = 0
-        if span <= _MAX_BANDS:
+        if span <= _MAX_BANDS and span * n_cells <= _MAX_SLOTS_PER_AIRCRAFT * n + 64:
             for c in range(n_cells):
                 b_min = span
                 b_max = -1
@@ -600,32 +820,35 @@ def detect_pairs(  # pragma: no cover
                     b_max = max(b_max, g)
                 cell_bmin[c] = b_min
                 cell_bmax[c] = b_max
-                slots += b_max - b_min + 1
-            if total <= _MAX_ENTRIES_PER_AIRCRAFT * n and slots <= _MAX_SLOTS_PER_AIRCRAFT * n + 64:
+            if total <= _MAX_ENTRIES_PER_AIRCRAFT * n:
                 break
         band_ft *= 2.0
-    # flat (cell, band) slot table: cell c's band b is slot row_base[c] + b - cell_bmin[c]
-    row_base = np.empty(n_cells + 1, dtype=np.int64)
-    row_base[0] = 0
-    for c in range(n_cells):
-        row_base[c + 1] = row_base[c] + cell_bmax[c] - cell_bmin[c] + 1
-    slot_start = np.zeros(slots + 1, dtype=np.int64)
+    # band-major slot table: band b of cell c is slot b * n_cells + c, so one band of the
+    # cells of a column (consecutive keys, consecutive in cell order) is one run of entries
+    slots = span * n_cells
+    wi_slot = _room_i(wi_slot, 2 * slots + 1)
+    slot_start = wi_slot[: slots + 1]
+    fill = wi_slot[slots + 1 : 2 * slots + 1]
+    for s in range(slots + 1):
+        slot_start[s] = 0
     for r in range(n):
         c = cell_of[r]
-        base = row_base[c] - cell_bmin[c] + 1
         for band in range(first[r], last[r] + 1):
-            slot_start[base + band] += 1
+            slot_start[band * n_cells + c + 1] += 1
     for s in range(slots):
         slot_start[s + 1] += slot_start[s]
-    fill = slot_start[:slots].copy()
+    max_slot = 1
+    for s in range(slots):
+        fill[s] = slot_start[s]
+        max_slot = max(max_slot, slot_start[s + 1] - slot_start[s])
     e_rank = np.empty(total, dtype=np.int64)
+    hits = np.empty(3 * max_slot + 1, dtype=np.int64)
     e_first = np.empty(total, dtype=np.bool_)
     for r in range(n):
         c = cell_of[r]
-        base = row_base[c] - cell_bmin[c]
         for band in range(first[r], last[r] + 1):
-            e = fill[base + band]
-            fill[base + band] = e + 1
+            e = fill[band * n_cells + c]
+            fill[band * n_cells + c] = e + 1
             e_rank[e] = r
             e_first[e] = band == first[r]
     # per-entry copies in entry order (sequential access in the hot loop)
@@ -649,57 +872,57 @@ def detect_pairs(  # pragma: no cover
         qvz[e] = st[r, 5]
         qlo[e] = s_lo[r]
         qhi[e] = s_hi[r]
-    # the 13 forward neighbour offsets (lexicographically positive), ascending; the padding
-    # of one cell on every side keeps neighbours inside the grid
-    offsets = np.empty(13, dtype=np.int64)
-    m = 0
-    for ddx in range(-1, 2):
-        for ddy in range(-1, 2):
-            for ddz in range(-1, 2):
-                off = (ddx * ny + ddy) * nz + ddz
-                if off > 0:
-                    offsets[m] = off
-                    m += 1
-    offsets.sort()
-    pointer = np.zeros(13, dtype=np.int64)
+    # the 13 forward neighbours (lexicographically positive offsets) as runs: the cell above
+    # (dz = +1, with the rest of the own cell) and the four forward columns (dx, dy) = (0, 1),
+    # (1, -1), (1, 0), (1, 1), each dz = -1..1: consecutive keys; the padding of one cell on
+    # every side keeps them inside the grid (a column never wraps into the next one)
+    col_off = np.empty(4, dtype=np.int64)
+    col_off[0] = nz
+    col_off[1] = (ny - 1) * nz
+    col_off[2] = ny * nz
+    col_off[3] = (ny + 1) * nz
+    col_lo = np.zeros(4, dtype=np.int64)
+    col_hi = np.zeros(4, dtype=np.int64)
+    own_hi = 0
     # --- broad phase with the exact narrow phase on every hit -------------------------------
-    cap = n // 4 + 64
-    out_ij = np.empty((cap, 2), dtype=np.int64)
-    out_v = np.empty((cap, _N_FLOAT))
+    if out_ij.shape[0] < n // 4 + 64:
+        out_ij = np.empty((n // 4 + 64, 2), dtype=np.int64)
+        out_v = np.empty((n // 4 + 64, _N_FLOAT))
     count = 0
     visited = 0
     tested = 0
     line_sq = (base_m + 1.0) * (base_m + 1.0)
-    max_slot = 1
-    for sl in range(slots):
-        max_slot = max(max_slot, slot_start[sl + 1] - slot_start[sl])
-    hits = np.empty(max_slot, dtype=np.int64)
     for c in range(n_cells):
-        c_min = cell_bmin[c]
-        c_max = cell_bmax[c]
-        c_base = row_base[c] - c_min
-        for nb_index in range(14):
-            if nb_index == 0:
-                d = c
-            else:
-                target = cell_key[c] + offsets[nb_index - 1]
-                p = pointer[nb_index - 1]
-                while p < n_cells and cell_key[p] < target:
-                    p += 1
-                pointer[nb_index - 1] = p
-                if p >= n_cells or cell_key[p] != target:
-                    continue
-                d = p
-            d_base = row_base[d] - cell_bmin[d]
-            for band in range(max(c_min, cell_bmin[d]), min(c_max, cell_bmax[d]) + 1):
-                a0 = slot_start[c_base + band]
-                a1 = slot_start[c_base + band + 1]
-                if a0 == a1:
-                    continue
-                b0 = slot_start[d_base + band]
-                b1 = slot_start[d_base + band + 1]
+        key = cell_key[c]
+        own_hi = max(own_hi, c + 1)
+        while own_hi < n_cells and cell_key[own_hi] <= key + 1:
+            own_hi += 1
+        for col in range(4):
+            p = col_lo[col]
+            while p < n_cells and cell_key[p] < key + col_off[col] - 1:
+                p += 1
+            col_lo[col] = p
+            q = max(col_hi[col], p)
+            while q < n_cells and cell_key[q] <= key + col_off[col] + 1:
+                q += 1
+            col_hi[col] = q
+        for band in range(cell_bmin[c], cell_bmax[c] + 1):
+            base = band * n_cells
+            a0 = slot_start[base + c]
+            a1 = slot_start[base + c + 1]
+            if a0 == a1:
+                continue
+            b0 = a0
+            for run in range(5):
+                if run == 0:
+                    b1 = slot_start[base + own_hi]
+                else:
+                    b0 = slot_start[base + col_lo[run - 1]]
+                    b1 = slot_start[base + col_hi[run - 1]]
+                    if b0 == b1:
+                        continue
                 for a in range(a0, a1):
-                    b_first = a + 1 if nb_index == 0 else b0
+                    b_first = a + 1 if run == 0 else b0
                     visited += b1 - b_first
                     ax = qx[a]
                     ay = qy[a]
@@ -765,7 +988,7 @@ def detect_pairs(  # pragma: no cover
     final = _argsort_keys(sort_key, n * n - 1) if count > 1 else np.arange(count)
     ij, values = _columns_out(out_ij, out_v, final)
     stats = np.array([visited, tested], dtype=np.int64)
-    return ij, values, stats
+    return ij, values, stats, (wf_air, wi_air, wi_slot, out_ij, out_v)
 
 
 @nb.njit(cache=True, nogil=True)
@@ -782,12 +1005,14 @@ def detect_segments(  # pragma: no cover
     lookahead_s: float,
     band_factor: float,
     all_pairs_max_n: int,
-) -> tuple[np.ndarray, np.ndarray]:
+    workspace: tuple[np.ndarray, ...],
+) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...]]:
     """``detect_pairs`` on each snapshot ``[bounds[k], bounds[k + 1])`` of the columns, one call.
 
-    Returns ``(ij, values)`` as ``detect_pairs`` does, with ``ij`` as row numbers of the columns
-    (snapshot by snapshot, each sorted by ``(i, j)``): a replay of many small snapshots pays one
-    compiled call instead of one per snapshot.
+    Returns ``(ij, values, workspace)``: ``ij``, ``values`` as ``detect_pairs`` returns them, with
+    ``ij`` as row numbers of the columns (snapshot by snapshot, each sorted by ``(i, j)``), new
+    arrays; snapshots of more than ``all_pairs_max_n`` aircraft run ``detect_pairs_ws`` on
+    ``workspace`` (see there). A replay of many snapshots pays one compiled call.
     """
     cap = 64
     all_ij = np.empty((2, cap), dtype=np.int64)
@@ -798,19 +1023,32 @@ def detect_segments(  # pragma: no cover
         end = bounds[s + 1]
         if end - start < 2:
             continue
-        ij, values, _ = detect_pairs(
-            lat_deg[start:end],
-            lon_deg[start:end],
-            alt_ft[start:end],
-            gs_kt[start:end],
-            track_deg[start:end],
-            vs_fpm[start:end],
-            horizontal_nm,
-            vertical_ft,
-            lookahead_s,
-            band_factor,
-            all_pairs_max_n,
-        )
+        if end - start <= all_pairs_max_n:
+            ij, values, _ = _detect_all_pairs(
+                lat_deg[start:end],
+                lon_deg[start:end],
+                alt_ft[start:end],
+                gs_kt[start:end],
+                track_deg[start:end],
+                vs_fpm[start:end],
+                horizontal_nm,
+                vertical_ft,
+                lookahead_s,
+            )
+        else:
+            ij, values, _, workspace = detect_pairs_ws(
+                lat_deg[start:end],
+                lon_deg[start:end],
+                alt_ft[start:end],
+                gs_kt[start:end],
+                track_deg[start:end],
+                vs_fpm[start:end],
+                horizontal_nm,
+                vertical_ft,
+                lookahead_s,
+                band_factor,
+                workspace,
+            )
         m = ij.shape[1]
         if total + m > cap:
             cap = max(2 * cap, total + m)
@@ -826,4 +1064,4 @@ def detect_segments(  # pragma: no cover
             for f in range(_N_FLOAT):
                 all_v[f, total + k] = values[f, k]
         total += m
-    return all_ij[:, :total].copy(), all_v[:, :total].copy()
+    return all_ij[:, :total].copy(), all_v[:, :total].copy(), workspace

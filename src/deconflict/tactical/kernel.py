@@ -1,13 +1,17 @@
 """The array kernel of the tactical detector: ``detect_arrays`` and its result ``Conflicts``.
 
-A pure function of numpy arrays (no I/O, no clock, no globals): a snapshot split into
-geographic tiles with a halo and run tile by tile gives exactly the pairs and values of the
-whole snapshot, because every result depends only on the two aircraft of its pair.
+A pure function of numpy arrays (no I/O, no clock; the only module state is a pool of scratch
+buffers that never carries results between calls): a snapshot split into geographic tiles with a
+halo and run tile by tile gives exactly the pairs and values of the whole snapshot, because every
+result depends only on the two aircraft of its pair.
 """
 
 from __future__ import annotations
 
 import math
+import os
+import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -20,8 +24,10 @@ from deconflict.tactical._jit import (
     ALL_PAIRS_MAX_N,
     BAND_FACTOR,
     detect_pairs,
+    detect_pairs_ws,
     detect_segments,
     first_nonfinite,
+    new_workspace,
 )
 from deconflict.tactical._narrow import narrow_phase
 from deconflict.tactical._vertical import VerticalMode, compared_altitudes
@@ -83,6 +89,53 @@ class Conflicts:
         no_values = np.empty(0, dtype=np.float64)
         values = {f.name: no_values for f in fields(cls) if f.name not in ("i", "j")}
         return cls(i=no_rows, j=no_rows, **values)
+
+
+Workspace = tuple[np.ndarray, ...]
+
+WORKSPACE_KEEP_BYTES: int = 128 * 2**20
+"""Largest kernel workspace (bytes) kept for the next call: about 300,000 aircraft. Larger ones
+are freed after the call (at N = 10^6 allocating them is a small part of the ~1 s call)."""
+WORKSPACE_POOL_SIZE: int = 2
+"""Most idle workspaces kept (one per concurrently calling thread up to this many; more threads
+at once still work, their extra workspaces are freed after the call)."""
+
+
+class _WorkspacePool:
+    """Idle kernel workspaces (``_jit.new_workspace``), handed to one call at a time.
+
+    ``take`` gives a workspace no other call holds (a new one when none is idle); ``give``
+    returns it after the call. The kernel only ever writes a call's temporaries into it and
+    copies results out into new arrays, so reuse cannot carry results from one call to the next
+    (tests/tactical/test_tactical_workspace.py). Thread-safe: the live engine and Ray workers
+    may call ``detect_arrays`` from several threads (the kernel releases the GIL).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._idle: list[Workspace] = []
+
+    def take(self) -> Workspace:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        return new_workspace()
+
+    def give(self, workspace: Workspace) -> None:
+        if sum(a.nbytes for a in workspace) > WORKSPACE_KEEP_BYTES:
+            return
+        with self._lock:
+            if len(self._idle) < WORKSPACE_POOL_SIZE:
+                self._idle.append(workspace)
+
+    def reset(self) -> None:
+        """A fresh lock and no idle workspaces (a forked child must not inherit a held lock)."""
+        self._lock = threading.Lock()
+        self._idle = []
+
+
+_POOL = _WorkspacePool()
+os.register_at_fork(after_in_child=_POOL.reset)
 
 
 _COLUMN_NAMES = ("lat_deg", "lon_deg", "alt_ft", "gs_kt", "track_deg", "vs_fpm")
@@ -202,22 +255,83 @@ def detect_arrays(
     _check_parameters(horizontal_nm, vertical_ft, lookahead_s)
     mode = VerticalMode.parse(vertical_mode)
     lat, lon, alt, gs, track, vs = _columns((lat_deg, lon_deg, alt_ft, gs_kt, track_deg, vs_fpm))
+    return _detect_columns(
+        lat, lon, alt, gs, track, vs, horizontal_nm, vertical_ft, lookahead_s, mode
+    )
+
+
+def detect_validated(
+    columns: Sequence[FloatArray],
+    *,
+    horizontal_nm: float,
+    vertical_ft: float,
+    lookahead_s: float,
+    vertical_mode: VerticalMode | str,
+) -> Conflicts:
+    """``detect_arrays`` on the six columns already proven 1-D float64, of one length, finite.
+
+    For callers that validated the columns themselves (``frame.detect`` after
+    ``validate_states``' checks): skips ``detect_arrays``' per-column conversion and finiteness
+    scan (the parameters are still checked). Same answer as ``detect_arrays``.
+    """
+    _check_parameters(horizontal_nm, vertical_ft, lookahead_s)
+    mode = VerticalMode.parse(vertical_mode)
+    if len(columns) != len(_COLUMN_NAMES):
+        raise ValueError(f"expected {len(_COLUMN_NAMES)} columns, got {len(columns)}")
+    lat, lon, alt, gs, track, vs = (_kernel_array(c) for c in columns)
+    return _detect_columns(
+        lat, lon, alt, gs, track, vs, horizontal_nm, vertical_ft, lookahead_s, mode
+    )
+
+
+def _detect_columns(
+    lat: FloatArray,
+    lon: FloatArray,
+    alt: FloatArray,
+    gs: FloatArray,
+    track: FloatArray,
+    vs: FloatArray,
+    horizontal_nm: float,
+    vertical_ft: float,
+    lookahead_s: float,
+    mode: VerticalMode,
+) -> Conflicts:
+    """The kernel call of ``detect_arrays`` on checked contiguous float64 columns."""
     if lat.shape[0] < 2:
         return Conflicts.empty()
     alt_c, vs_c = compared_altitudes(alt, vs, mode)
-    ij, values, _ = detect_pairs(
-        lat,
-        lon,
-        alt_c,
-        gs,
-        track,
-        vs_c,
-        float(horizontal_nm),
-        float(vertical_ft),
-        float(lookahead_s),
-        BAND_FACTOR,
-        ALL_PAIRS_MAX_N,
-    )
+    if lat.shape[0] <= ALL_PAIRS_MAX_N:
+        ij, values, _ = detect_pairs(
+            lat,
+            lon,
+            alt_c,
+            gs,
+            track,
+            vs_c,
+            float(horizontal_nm),
+            float(vertical_ft),
+            float(lookahead_s),
+            BAND_FACTOR,
+            ALL_PAIRS_MAX_N,
+        )
+        return _conflicts(ij, values)
+    workspace = _POOL.take()
+    try:
+        ij, values, _, workspace = detect_pairs_ws(
+            lat,
+            lon,
+            alt_c,
+            gs,
+            track,
+            vs_c,
+            float(horizontal_nm),
+            float(vertical_ft),
+            float(lookahead_s),
+            BAND_FACTOR,
+            workspace,
+        )
+    finally:
+        _POOL.give(workspace)
     return _conflicts(ij, values)
 
 
@@ -258,20 +372,25 @@ def detect_arrays_segments(
             field="bounds", reason=f"must rise from 0 to the number of rows ({n})"
         )
     alt_c, vs_c = compared_altitudes(alt, vs, mode)
-    ij, values = detect_segments(
-        lat,
-        lon,
-        np.ascontiguousarray(alt_c),
-        gs,
-        track,
-        np.ascontiguousarray(vs_c),
-        edges,
-        float(horizontal_nm),
-        float(vertical_ft),
-        float(lookahead_s),
-        BAND_FACTOR,
-        ALL_PAIRS_MAX_N,
-    )
+    workspace = _POOL.take()
+    try:
+        ij, values, workspace = detect_segments(
+            lat,
+            lon,
+            np.ascontiguousarray(alt_c),
+            gs,
+            track,
+            np.ascontiguousarray(vs_c),
+            edges,
+            float(horizontal_nm),
+            float(vertical_ft),
+            float(lookahead_s),
+            BAND_FACTOR,
+            ALL_PAIRS_MAX_N,
+            workspace,
+        )
+    finally:
+        _POOL.give(workspace)
     return _conflicts(ij, values)
 
 
@@ -288,8 +407,12 @@ def warm_up() -> None:
     track = np.array([90.0, 270.0, 0.0])
     vs = np.array([0.0, 64.0, 0.0])
     first_nonfinite((lat, lon, alt, gs, track, vs))
+    # a grid-sized snapshot too (ALL_PAIRS_MAX_N + 2 aircraft): the workspace path
+    k = np.arange(ALL_PAIRS_MAX_N + 2, dtype=np.float64)
+    grid = (0.01 * k, 0.01 * k, 30000.0 + 10.0 * k, 400.0 + k, 3.0 * k, 0.0 * k)
     for mode in VerticalMode:
         detect_arrays(lat, lon, alt, gs, track, vs, vertical_mode=mode)
+        detect_arrays(*grid, vertical_mode=mode)
         detect_arrays_segments(lat, lon, alt, gs, track, vs, [0, 2, 3], vertical_mode=mode)
 
 
