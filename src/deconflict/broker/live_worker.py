@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import multiprocessing
 import pickle
@@ -420,6 +421,10 @@ def child_main(conn: Connection, spec: WorkerSpec, gate: Any = None) -> None:
     threading.Thread(target=receive, name="deconflict-detector-receive", daemon=True).start()
     try:
         engine.start_detecting(datetime.now(UTC), restore=spec.restore)
+        # the modules and the warmed-up kernels stay for the process's life: keep them out of
+        # the cyclic collector's full passes (0.14 s -> 0.015 s each at 100,000 aircraft)
+        gc.collect()
+        gc.freeze()
         send(("ready",))
         if go.wait(GO_WAIT_S) and not stop.is_set():
             engine.seed_from_history(datetime.now(UTC))

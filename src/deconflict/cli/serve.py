@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from enum import StrEnum
 from typing import Annotated
 
@@ -90,8 +91,14 @@ def register(app: typer.Typer) -> None:
             f"live detector: {settings.live_detector})",
             err=True,
         )
+        app = create_app(settings)
+        # Long-lived start-up objects (modules, the app) leave the cyclic collector's view: a
+        # full collection then walks only what requests and cycles allocate (measured at
+        # 100,000 aircraft: 0.14 s -> 0.015 s per generation-2 pass).
+        gc.collect()
+        gc.freeze()
         uvicorn.run(
-            create_app(settings),
+            app,
             host=settings.host,
             port=settings.port,
             log_level=log_level,

@@ -30,6 +30,7 @@ from sqlalchemy import (
     Index,
     String,
     Table,
+    bindparam,
     delete,
     insert,
     select,
@@ -219,26 +220,6 @@ def prune_history(session: Session, older_than_s: float) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def upsert_alert(session: Session, row: dict[str, Any], parties: Sequence[str]) -> None:
-    """Insert or update an alert row and make sure each party has its membership row."""
-    exists = session.execute(select(live_alerts.c.id).where(live_alerts.c.id == row["id"])).first()
-    if exists:
-        session.execute(update(live_alerts).where(live_alerts.c.id == row["id"]).values(**row))
-    else:
-        session.execute(insert(live_alerts).values(**row))
-    known = {
-        r.party_id
-        for r in session.execute(
-            select(live_alert_parties.c.party_id).where(live_alert_parties.c.alert_id == row["id"])
-        )
-    }
-    missing = [p for p in parties if p not in known]
-    if missing:
-        session.execute(
-            insert(live_alert_parties), [{"alert_id": row["id"], "party_id": p} for p in missing]
-        )
-
-
 def save_alerts(session: Session, alerts: Sequence[tuple[dict[str, Any], Sequence[str]]]) -> None:
     """Insert or update many alert rows (and their party rows) with a few statements."""
     if not alerts:
@@ -258,9 +239,38 @@ def save_alerts(session: Session, alerts: Sequence[tuple[dict[str, Any], Sequenc
             insert(live_alert_parties),
             [{"alert_id": row["id"], "party_id": p} for row, ps in fresh for p in ps],
         )
-    for row, ps in alerts:
-        if row["id"] in existing:
-            upsert_alert(session, row, ps)
+    stored = [(row, ps) for row, ps in alerts if row["id"] in existing]
+    if not stored:
+        return
+    # one executemany UPDATE for the rows already stored (per-row statements cost ~2.7 ms each,
+    # a burst of 600 updates a whole second), then the missing party rows in one INSERT
+    session.execute(
+        update(live_alerts).where(live_alerts.c.id == bindparam("_alert_id")),
+        [
+            {**{k: v for k, v in row.items() if k != "id"}, "_alert_id": row["id"]}
+            for row, _ in stored
+        ],
+    )
+    known: set[tuple[str, str]] = set()
+    stored_ids = [row["id"] for row, _ in stored]
+    for start in range(0, len(stored_ids), 500):
+        chunk = stored_ids[start : start + 500]
+        known |= {
+            (r.alert_id, r.party_id)
+            for r in session.execute(
+                select(live_alert_parties.c.alert_id, live_alert_parties.c.party_id).where(
+                    live_alert_parties.c.alert_id.in_(chunk)
+                )
+            )
+        }
+    missing = [
+        {"alert_id": row["id"], "party_id": p}
+        for row, ps in stored
+        for p in ps
+        if (row["id"], p) not in known
+    ]
+    if missing:
+        session.execute(insert(live_alert_parties), missing)
 
 
 def set_acks(session: Session, alert_id: str, acked: dict[str, datetime]) -> None:
