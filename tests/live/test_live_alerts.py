@@ -126,3 +126,31 @@ def test_alternating_flicker_raises_once() -> None:
     for k in range(100):
         kinds += [e.kind for e in tracker.observe([obs()] if k % 2 == 0 else [], at(k))]
     assert kinds.count("raised") == 1
+
+
+def test_figure_refreshes_are_capped_per_cycle_most_urgent_first() -> None:
+    """A flood of drifting alerts (e.g. all raised in one cycle) publishes at most
+    ``max_refreshes_per_cycle`` figure updates per cycle, smallest time to LoS first; the others
+    follow in the next cycles, and a severity change is never held back."""
+    tracker = AlertTracker(HysteresisPolicy(max_refreshes_per_cycle=3))
+    names = [f"b{k}" for k in range(8)]
+    first = tracker.observe([obs(300.0 - 5 * k, a=a) for k, a in enumerate(names)], at(0))
+    assert [e.kind for e in first] == ["raised"] * 8
+    # 10 s later every figure drifted by 20 s (a refresh each); b7 also became a warning
+    drifted = [obs(280.0 - 5 * k, a=a) for k, a in enumerate(names[:7])] + [obs(100.0, a="b7")]
+    events = tracker.observe(drifted, at(10))
+    refs = [e.alert.subjects[0].ref for e in events]
+    assert all(e.kind == "updated" for e in events)
+    assert refs == ["b4", "b5", "b6", "b7"]  # cycle order kept; b7 is urgent, not counted
+    events = tracker.observe(drifted, at(11))
+    assert [e.alert.subjects[0].ref for e in events] == ["b1", "b2", "b3"]
+    events = tracker.observe(drifted, at(12))
+    assert [e.alert.subjects[0].ref for e in events] == ["b0"]
+    assert tracker.observe(drifted, at(13)) == []
+    # every published alert carries its latest figures
+    assert {a.subjects[0].ref: a.t_in_s for a in tracker.open_alerts()}["b0"] == 280.0
+
+
+def test_refresh_cap_must_be_positive() -> None:
+    with pytest.raises(Exception, match="max_refreshes_per_cycle"):
+        HysteresisPolicy(max_refreshes_per_cycle=0)

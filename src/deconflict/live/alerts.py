@@ -15,7 +15,9 @@ Hysteresis rule (the contract duty officers rely on)
   of minting a new one. After the hold it is a new alert.
 * **Updates** are published when the severity changes, or when the figures moved materially
   (time to LoS by >= ``update_t_in_s``, HMD by >= ``update_hmd_nm``, VMD by >= ``update_vmd_ft``)
-  and at least ``min_update_interval_s`` passed since the last published update.
+  and at least ``min_update_interval_s`` passed since the last published update. Such figure
+  refreshes are capped at ``max_refreshes_per_cycle`` per cycle, most urgent first (bounded
+  work per cycle); the others follow in the next cycles.
 * **Acknowledgement** is per party: each party of the alert acknowledges separately; an
   escalation (caution -> warning) clears the acknowledgements, since the situation got worse,
   and so does a re-opening.
@@ -47,6 +49,9 @@ from deconflict.errors import InvalidInputError, NotFoundError
 AlertKind = Literal["conflict", "incursion", "nonconforming", "dense_cluster"]
 Severity = Literal["caution", "warning"]
 EventKind = Literal["raised", "updated", "acknowledged", "resolved"]
+
+_NONE, _REFRESH, _URGENT = 0, 1, 2
+"""What changed since an alert was last published (:meth:`AlertTracker._change`)."""
 
 WARNING_T_IN_S: Final = 120.0
 """Time to loss of separation (s) at or below which an alert is a ``warning``."""
@@ -160,10 +165,18 @@ class HysteresisPolicy:
     update_hmd_nm: float = 0.5
     update_vmd_ft: float = 200.0
     min_update_interval_s: float = 5.0
+    max_refreshes_per_cycle: int = 100
+    """Most ``updated`` events one cycle publishes for figures that merely drifted (time to
+    LoS, HMD, VMD); the most urgent (smallest ``t_in_s``) go first, the rest wait for the next
+    cycle. Severity, level and guidance changes are never held back. Bounds a cycle's work when
+    many alerts drift together (e.g. raised in one cycle: each update costs ~1 ms to persist
+    and publish)."""
 
     def __post_init__(self) -> None:
         if self.clear_cycles < 1:
             raise InvalidInputError(field="clear_cycles", reason="must be at least 1")
+        if self.max_refreshes_per_cycle < 1:
+            raise InvalidInputError(field="max_refreshes_per_cycle", reason="must be at least 1")
         for name in ("clear_s", "reraise_hold_s", "warning_t_in_s", "min_update_interval_s"):
             value = getattr(self, name)
             if not math.isfinite(value) or value < 0:
@@ -254,7 +267,8 @@ class AlertTracker:
             raise InvalidInputError(field="now", reason="must be timezone-aware UTC")
         policy = self.policy
         seen: dict[tuple[str, ...], Observation] = {obs.key: obs for obs in observations}
-        events: list[AlertEvent] = []
+        events: list[AlertEvent | None] = []
+        refreshes: list[tuple[int, _Entry, Alert]] = []  # (slot in events, entry, alert)
         for key, obs in seen.items():
             severity = severity_for(
                 obs.kind,
@@ -292,11 +306,26 @@ class AlertTracker:
                 dict(obs.guidance),
                 obs.profile,
             )
-            if self._material_change(entry.published or old, current, now):
+            change = self._change(entry.published or old, current, now)
+            if change == _URGENT:
                 current = replace(current, updated_at=now)
                 entry.published = current
                 events.append(AlertEvent("updated", current, now))
+            elif change == _REFRESH:
+                refreshes.append((len(events), entry, current))
+                events.append(None)  # filled below unless held back to a later cycle
             entry.alert = current
+        if refreshes:
+            allowed = {id(e) for _, e, _ in refreshes}
+            cap = policy.max_refreshes_per_cycle
+            if len(refreshes) > cap:
+                urgent_first = sorted(refreshes, key=lambda r: r[2].t_in_s)[:cap]
+                allowed = {id(e) for _, e, _ in urgent_first}
+            for slot, entry, current in refreshes:
+                if id(entry) in allowed:
+                    published = replace(current, updated_at=now)
+                    entry.alert = entry.published = published
+                    events[slot] = AlertEvent("updated", published, now)
         for key in [k for k in self._open if k not in seen]:
             entry = self._open[key]
             entry.absent_cycles += 1
@@ -307,7 +336,7 @@ class AlertTracker:
                 self._resolved[key] = resolved
                 events.append(AlertEvent("resolved", resolved, now))
         self._forget_old(now)
-        return events
+        return [event for event in events if event is not None]
 
     def acknowledge(self, alert_id: str, party: str, now: datetime) -> AlertEvent | None:
         """Acknowledge an open alert for ``party`` only.
@@ -366,21 +395,24 @@ class AlertTracker:
         self._by_id[alert_id] = key
         return AlertEvent("raised", alert, now, reopened=reopened)
 
-    def _material_change(self, last: Alert, current: Alert, now: datetime) -> bool:
+    def _change(self, last: Alert, current: Alert, now: datetime) -> int:
+        """How ``current`` differs from the ``last`` published alert: :data:`_URGENT` (severity,
+        level or guidance changed), :data:`_REFRESH` (figures drifted past their steps, at least
+        ``min_update_interval_s`` after the last update) or :data:`_NONE`."""
         policy = self.policy
         if current.severity != last.severity or current.guidance != last.guidance:
-            return True
+            return _URGENT
         if current.metrics.get("level") != last.metrics.get("level"):
-            return True
+            return _URGENT
         if (now - last.updated_at).total_seconds() < policy.min_update_interval_s:
-            return False
+            return _NONE
         if abs(current.t_in_s - last.t_in_s) >= policy.update_t_in_s:
-            return True
+            return _REFRESH
         for name, step in (("hmd_nm", policy.update_hmd_nm), ("vmd_ft", policy.update_vmd_ft)):
             a, b = last.metrics.get(name), current.metrics.get(name)
             if a is not None and b is not None and abs(a - b) >= step:
-                return True
-        return False
+                return _REFRESH
+        return _NONE
 
     def _forget_old(self, now: datetime) -> None:
         hold = self.policy.reraise_hold_s
