@@ -92,35 +92,59 @@ def start_env(
 
 
 class StreamReader:
-    """Reads one party's ``/v1/stream`` in a thread and collects the events."""
+    """Reads one party's ``/v1/stream`` in a thread and collects the events (each with ``at``,
+    its monotonic arrival time); ends quietly when the server goes away."""
 
-    def __init__(self, base_url: str, key: str, last_event_id: int | None = 0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        key: str,
+        last_event_id: int | None = 0,
+        *,
+        timeout_s: float = 30.0,
+    ) -> None:
         self.events: list[dict[str, Any]] = []
+        self.connected = threading.Event()
         self._stop = threading.Event()
         headers = {"Authorization": f"Bearer {key}"}
         if last_event_id is not None:
             headers["Last-Event-ID"] = str(last_event_id)
-        self._thread = threading.Thread(target=self._run, args=(base_url, headers), daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, args=(base_url, headers, timeout_s), daemon=True
+        )
         self._thread.start()
 
-    def _run(self, base_url: str, headers: dict[str, str]) -> None:
-        with (
-            httpx.Client(base_url=base_url, timeout=httpx.Timeout(30.0)) as client,
-            client.stream("GET", "/v1/stream", headers=headers) as response,
-        ):
-            current: dict[str, Any] = {}
-            for line in response.iter_lines():
-                if self._stop.is_set():
-                    return
-                if line.startswith("id:"):
-                    current["id"] = int(line[3:].strip())
-                elif line.startswith("event:"):
-                    current["event"] = line[6:].strip()
-                elif line.startswith("data:"):
-                    current["data"] = json.loads(line[5:].strip())
-                elif line == "" and "event" in current:
-                    self.events.append(current)
-                    current = {}
+    def _run(self, base_url: str, headers: dict[str, str], timeout_s: float) -> None:
+        try:
+            with (
+                httpx.Client(base_url=base_url, timeout=httpx.Timeout(timeout_s)) as client,
+                client.stream("GET", "/v1/stream", headers=headers) as response,
+            ):
+                self.connected.set()
+                current: dict[str, Any] = {}
+                for line in response.iter_lines():
+                    if self._stop.is_set():
+                        return
+                    if line.startswith("id:"):
+                        current["id"] = int(line[3:].strip())
+                    elif line.startswith("event:"):
+                        current["event"] = line[6:].strip()
+                    elif line.startswith("data:"):
+                        current["data"] = json.loads(line[5:].strip())
+                    elif line == "" and "event" in current:
+                        current["at"] = time.monotonic()
+                        self.events.append(current)
+                        current = {}
+        except httpx.HTTPError:
+            return  # the server stopped or was killed
+
+    def alerts(self) -> list[dict[str, Any]]:
+        """The ``alert`` events' payloads so far, in arrival order."""
+        return [e["data"] for e in self.of_kind("alert")]
+
+    def first_alert_at(self) -> float:
+        """Monotonic arrival time of the first ``alert`` event."""
+        return float(min(e["at"] for e in self.of_kind("alert")))
 
     def of_kind(self, kind: str) -> list[dict[str, Any]]:
         return [e for e in list(self.events) if e["event"] == kind]
@@ -136,3 +160,13 @@ class StreamReader:
 
     def stop(self) -> None:
         self._stop.set()
+
+
+def wait_until(predicate: Callable[[], bool], timeout_s: float, what: str) -> None:
+    """Poll ``predicate`` every 50 ms until it holds; fail after ``timeout_s`` s naming ``what``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")

@@ -17,9 +17,8 @@ import json
 import os
 import signal
 import socket
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ import uvicorn
 from fastapi import FastAPI
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from live_testkit import StreamReader, wait_until
 from typer.testing import CliRunner
 
 from deconflict.broker import audit, parties
@@ -66,58 +66,6 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return stat[stat.rindex(")") + 2] != "Z"
-
-
-def wait_until(predicate: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-
-
-class Stream:
-    """Collects one party's ``/v1/stream`` events."""
-
-    def __init__(self, base: str, key: str) -> None:
-        self.events: list[dict[str, Any]] = []
-        self.connected = threading.Event()
-        self._stop = threading.Event()
-        headers = {"Authorization": f"Bearer {key}", "Last-Event-ID": "0"}
-        self._thread = threading.Thread(target=self._run, args=(base, headers), daemon=True)
-        self._thread.start()
-
-    def _run(self, base: str, headers: dict[str, str]) -> None:
-        try:
-            with (
-                httpx.Client(base_url=base, timeout=httpx.Timeout(60.0)) as client,
-                client.stream("GET", "/v1/stream", headers=headers) as response,
-            ):
-                self.connected.set()
-                current: dict[str, Any] = {}
-                for line in response.iter_lines():
-                    if self._stop.is_set():
-                        return
-                    if line.startswith("event:"):
-                        current["event"] = line[6:].strip()
-                    elif line.startswith("data:"):
-                        current["data"] = json.loads(line[5:].strip())
-                    elif line == "" and "event" in current:
-                        current["at"] = time.monotonic()
-                        self.events.append(current)
-                        current = {}
-        except httpx.HTTPError:
-            return
-
-    def alerts(self) -> list[dict[str, Any]]:
-        return [e["data"] for e in list(self.events) if e["event"] == "alert"]
-
-    def first_alert_at(self) -> float:
-        return float(min(e["at"] for e in list(self.events) if e["event"] == "alert"))
-
-    def stop(self) -> None:
-        self._stop.set()
 
 
 def batch(aircraft: str, lon: float, track_deg: float) -> dict[str, Any]:
@@ -190,7 +138,7 @@ def test_detector_process_alerts_fast_and_survives_kill(server: dict[str, Any]) 
         notify()
 
     worker.on_publish = counted
-    streams = {name: Stream(base, keys[name]) for name in ("BLUE", "RED")}
+    streams = {name: StreamReader(base, keys[name], timeout_s=60.0) for name in ("BLUE", "RED")}
     try:
         for s in streams.values():
             assert s.connected.wait(10.0)
@@ -205,7 +153,7 @@ def check_scenario(
     engine: LiveEngine,
     base: str,
     h: dict[str, dict[str, str]],
-    streams: dict[str, Stream],
+    streams: dict[str, StreamReader],
     data_dir: Path,
     first: int,
     wakes: list[float],

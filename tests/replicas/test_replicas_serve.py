@@ -18,9 +18,8 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
+from live_testkit import StreamReader, wait_until
 
 from deconflict.broker import audit, parties
 from deconflict.ledger.bundle import verify_bundle
@@ -95,54 +95,6 @@ class Replica:
         self.proc.wait(timeout=10)
 
 
-class Stream:
-    """Collects one party's ``/v1/stream`` events on one replica (until the replica dies)."""
-
-    def __init__(self, base: str, key: str) -> None:
-        self.events: list[dict[str, Any]] = []
-        self.connected = threading.Event()
-        self._stop = threading.Event()
-        headers = {"Authorization": f"Bearer {key}", "Last-Event-ID": "0"}
-        self._thread = threading.Thread(target=self._run, args=(base, headers), daemon=True)
-        self._thread.start()
-
-    def _run(self, base: str, headers: dict[str, str]) -> None:
-        try:
-            with (
-                httpx.Client(base_url=base, timeout=httpx.Timeout(30.0)) as client,
-                client.stream("GET", "/v1/stream", headers=headers) as response,
-            ):
-                self.connected.set()
-                current: dict[str, Any] = {}
-                for line in response.iter_lines():
-                    if self._stop.is_set():
-                        return
-                    if line.startswith("event:"):
-                        current["event"] = line[6:].strip()
-                    elif line.startswith("data:"):
-                        current["data"] = json.loads(line[5:].strip())
-                    elif line == "" and "event" in current:
-                        self.events.append(current)
-                        current = {}
-        except httpx.HTTPError:
-            return  # the replica was killed
-
-    def alerts(self) -> list[dict[str, Any]]:
-        return [e["data"] for e in list(self.events) if e["event"] == "alert"]
-
-    def stop(self) -> None:
-        self._stop.set()
-
-
-def wait_until(predicate: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-
-
 def batch(aircraft: str, lon: float, track_deg: float) -> dict[str, Any]:
     """One state now at (LAT, ``lon``), FL250, 450 kt."""
     return {
@@ -197,7 +149,7 @@ def test_three_replicas_one_alert_everywhere_and_failover_keeps_ids(
     keys = cluster["keys"]
     h = {name: {"Authorization": f"Bearer {k}"} for name, k in keys.items()}
     streams = {
-        (name, k): Stream(r.base, keys[name])
+        (name, k): StreamReader(r.base, keys[name], timeout_s=30.0)
         for name in ("BLUE", "RED")
         for k, r in enumerate((leader, follower, third))
     }

@@ -79,15 +79,8 @@ def publish(
     now:
         Event time (UTC); defaults to the current time.
     """
-    if kind not in KINDS:
-        raise ValueError(f"unknown outbox kind {kind!r}; expected one of {sorted(KINDS)}")
-    if _CHECK_EVENTS["on"]:
-        validate_event(1, kind, dict(payload))
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": OUTBOX_LOCK_KEY})
-        if not session.info.get(_DIRTY):
-            session.execute(_NOTIFY_OUTBOX)
+    _check(kind, payload)
+    _serialise(session)
     event_id = session.execute(
         _INSERT_EVENT,
         {
@@ -113,15 +106,8 @@ def publish_many(
     if not events:
         return 0
     for _, kind, payload in events:
-        if kind not in KINDS:
-            raise ValueError(f"unknown outbox kind {kind!r}; expected one of {sorted(KINDS)}")
-        if _CHECK_EVENTS["on"]:
-            validate_event(1, kind, dict(payload))
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": OUTBOX_LOCK_KEY})
-        if not session.info.get(_DIRTY):
-            session.execute(_NOTIFY_OUTBOX)
+        _check(kind, payload)
+    _serialise(session)
     at = now or datetime.now(UTC)
     session.execute(
         insert(outbox),
@@ -132,6 +118,23 @@ def publish_many(
     )
     session.info[_DIRTY] = True
     return len(events)
+
+
+def _check(kind: str, payload: Mapping[str, Any]) -> None:
+    """Refuse an unknown ``kind``; validate ``payload`` against its model when checking is on."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown outbox kind {kind!r}; expected one of {sorted(KINDS)}")
+    if _CHECK_EVENTS["on"]:
+        validate_event(1, kind, dict(payload))
+
+
+def _serialise(session: Session) -> None:
+    """PostgreSQL: take the outbox lock (ids in commit order across replicas) and, once per
+    transaction, queue ``NOTIFY`` for the other replicas' streams."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": OUTBOX_LOCK_KEY})
+        if not session.info.get(_DIRTY):
+            session.execute(_NOTIFY_OUTBOX)
 
 
 def watch_commits(sessions: Any, callback: Callable[[], None]) -> None:

@@ -300,35 +300,14 @@ def _detect_columns(
     if lat.shape[0] < 2:
         return Conflicts.empty()
     alt_c, vs_c = compared_altitudes(alt, vs, mode)
+    args = (lat, lon, alt_c, gs, track, vs_c, float(horizontal_nm), float(vertical_ft))
     if lat.shape[0] <= ALL_PAIRS_MAX_N:
-        ij, values, _ = detect_pairs(
-            lat,
-            lon,
-            alt_c,
-            gs,
-            track,
-            vs_c,
-            float(horizontal_nm),
-            float(vertical_ft),
-            float(lookahead_s),
-            BAND_FACTOR,
-            ALL_PAIRS_MAX_N,
-        )
+        ij, values, _ = detect_pairs(*args, float(lookahead_s), BAND_FACTOR, ALL_PAIRS_MAX_N)
         return _conflicts(ij, values)
     workspace = _POOL.take()
     try:
         ij, values, _, workspace = detect_pairs_ws(
-            lat,
-            lon,
-            alt_c,
-            gs,
-            track,
-            vs_c,
-            float(horizontal_nm),
-            float(vertical_ft),
-            float(lookahead_s),
-            BAND_FACTOR,
-            workspace,
+            *args, float(lookahead_s), BAND_FACTOR, workspace
         )
     finally:
         _POOL.give(workspace)
