@@ -15,6 +15,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 
 from deconflict.broker import parties, readiness
 from deconflict.broker.live import LiveEngine, merge_states
@@ -24,7 +25,7 @@ from deconflict.live.alerts import HysteresisPolicy, Observation, Subject
 from deconflict.live.engine import ReplicaTracker
 from deconflict.live.latest import LatestStates
 from deconflict.live.tracks import FLOAT_COLUMNS
-from deconflict.store import live_state_sql
+from deconflict.store import live_sql, live_state_sql
 from deconflict.store.base import Database, metadata
 from deconflict.store.migrate import upgrade
 
@@ -80,6 +81,33 @@ def test_live_latest_matches_the_migration_and_upserts_like_memory(db_url: str) 
                 assert getattr(mine, name)[j] == getattr(snap, name)[k], (snap.ids[k], name)
         with db.write() as s:
             assert live_state_sql.prune_latest(s, 10.5) == 1  # c (t=5)
+    finally:
+        db.dispose()
+
+
+def test_track_history_rows_are_stored_as_sent_on_both_backends(db_url: str) -> None:
+    """``append_history_rows`` (PostgreSQL: one ``INSERT ... SELECT FROM unnest``; SQLite: an
+    ``executemany``) stores every row of a batch, in order, with its party and receive time."""
+    upgrade(db_url)
+    db = Database(db_url)
+    try:
+        now = T0
+        with db.write() as s:
+            pid = parties.create_party(s, "HIST", now=now).id
+        ids = ["h1", "h2", "h1", "x'; DROP TABLE track_history; --"]
+        cols = {name: np.arange(4, dtype=float) * 1.5 + 0.25 for name in live_sql.HISTORY_COLUMNS}
+        cols["time_s"] = np.array([100.0, 100.0, 101.0, 102.5])
+        with db.write() as s:
+            live_sql.append_history_rows(s, pid, ids, cols, 1234.5)
+            live_sql.append_history_rows(s, pid, [], cols, 1235.0)  # nothing to store
+        with db.read() as s:
+            rows = s.execute(
+                select(live_sql.track_history).order_by(live_sql.track_history.c.id)
+            ).all()
+        assert [r.aircraft_id for r in rows] == ids
+        assert {r.party_id for r in rows} == {pid} and {r.received_s for r in rows} == {1234.5}
+        for name in live_sql.HISTORY_COLUMNS:
+            assert [getattr(r, name) for r in rows] == cols[name].tolist(), name
     finally:
         db.dispose()
 

@@ -149,6 +149,15 @@ def touch(session: Session, party_id: str, now: datetime) -> None:
     )
 
 
+_PG_HISTORY_INSERT = (
+    "INSERT INTO track_history (party_id, aircraft_id, "
+    + ", ".join(HISTORY_COLUMNS)
+    + ", received_s) SELECT %s, u.*, %s FROM unnest(%s::varchar[], "
+    + ", ".join(["%s::float8[]"] * len(HISTORY_COLUMNS))
+    + ") AS u"
+)
+
+
 def append_history_rows(
     session: Session,
     party_id: str,
@@ -162,13 +171,25 @@ def append_history_rows(
     if not ids:
         return
     conn = session.connection()
-    marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     names = ("party_id", "aircraft_id", *HISTORY_COLUMNS, "received_s")
+    n = len(ids)
+    if conn.dialect.name == "postgresql":
+        # one statement over arrays: a row-by-row executemany costs PostgreSQL ~10x more CPU
+        conn.exec_driver_sql(
+            _PG_HISTORY_INSERT,
+            (
+                party_id,
+                float(received_s),
+                list(ids),
+                *(np.asarray(columns[name], dtype=np.float64).tolist() for name in HISTORY_COLUMNS),
+            ),
+        )
+        return
+    marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     sql = (
         f"INSERT INTO track_history ({', '.join(names)}) "
         f"VALUES ({', '.join([marker] * len(names))})"
     )
-    n = len(ids)
     rows = list(
         zip(
             [party_id] * n,
