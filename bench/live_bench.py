@@ -2,10 +2,13 @@
 
     .venv/bin/python bench/live_bench.py [--quick] [--aircraft 10000] [--seconds 20]
         [--parties 2] [--db URL] [--spread auto] [--report-every auto] [--stages]
-        [--detector thread|process] [--senders 2]
+        [--detector thread|process] [--senders 2] [--replicas 1]
 
     # issue 14 load: 100,000 aircraft of 10 parties
     nice -n 5 .venv/bin/python bench/live_bench.py --aircraft 100000 --parties 10 --seconds 20
+    # the same on PostgreSQL: one leader that only detects + two --no-lead ingest replicas
+    .venv/bin/python bench/live_bench.py --aircraft 100000 --parties 10 --seconds 30 \
+        --db postgresql://postgres@127.0.0.1:PORT/bench --replicas 3
 
 Processes, as in a deployment where the clients are other machines: the measured broker is
 ``deconflict serve`` in its own process (``--detector process``: plus its detection child);
@@ -42,6 +45,13 @@ growing with N^2); ``--report-every`` is each aircraft's update period in second
 aircraft / 20,000 rounded up, the issue-5 ingest rate; stale time 30 s); ``--db`` a database URL
 (default a fresh SQLite file; a PostgreSQL URL runs the replica code path with one replica;
 the database must be empty, e.g. a throwaway cluster as in ``tests/conftest.py``).
+``--replicas N`` (PostgreSQL only) starts N ``deconflict serve`` processes on that database: the
+first without ``--no-lead`` (the bench waits until its ``/ready`` role is ``leader``), the other
+N - 1 with ``--no-lead``. The capacity and paced senders and the injected pairs post round-robin
+to the ``--no-lead`` replicas only, party A's stream is read from the first of them (alerts cross
+replicas by ``LISTEN/NOTIFY``), the cycle durations come from the leader's stats. The CPU table
+then has one line per replica (with its descendants) and, for a PostgreSQL server on this
+machine, its processes: backends grouped by the replica owning the connection (by TCP port).
 ``--stages`` also times one in-process cycle stage by stage (no HTTP, SQLite) on the same fleet
 (``--no-http``: only that).
 Everything binds 127.0.0.1; every loop is bounded by ``--seconds`` plus fixed grace periods;
@@ -260,16 +270,21 @@ def seed_keys(url: str, names: list[str]) -> tuple[dict[str, str], str]:
 class Broker:
     """``deconflict serve`` in its own process on 127.0.0.1 (a free port)."""
 
-    def __init__(self, db_url: str, data_dir: Path, detector: str) -> None:
+    def __init__(
+        self, db_url: str, data_dir: Path, detector: str, no_lead: bool = False, index: int = 0
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = data_dir / "serve.log"
+        self.no_lead = no_lead
+        self.label = f"replica {index + 1} (--no-lead)" if no_lead else "broker"
+        self.log_path = data_dir / (f"serve-{index + 1}.log" if index else "serve.log")
         exe = Path(sys.executable).with_name("deconflict")
         cli = [str(exe)] if exe.exists() else [sys.executable, "-c", _CLI]
         self.cmd = [
             *cli, "serve", "--db", db_url, "--host", "127.0.0.1", "--port", str(self.port),
             "--log-level", "warning",
             *(["--detector", detector] if detector != "thread" else []),
+            *(["--no-lead"] if no_lead else []),
         ]  # fmt: skip
         self.env = {
             **os.environ,
@@ -280,9 +295,10 @@ class Broker:
         self.proc: subprocess.Popen[bytes] | None = None
         self._kids: list[tuple[int, int]] = []
 
-    def start(self, limit_s: float = 600.0) -> None:
+    def start(self, limit_s: float = 600.0, role: str | None = None) -> None:
         """Start the process and wait (at most ``limit_s``: compiling the kernels after a code
-        change takes minutes on a loaded machine) until ``/ready`` answers 200."""
+        change takes minutes on a loaded machine) until ``/ready`` answers 200 (and, given
+        ``role``, reports that role, e.g. ``leader``: the replica holds the lease)."""
         with self.log_path.open("wb") as log:
             self.proc = subprocess.Popen(
                 self.cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT
@@ -291,11 +307,13 @@ class Broker:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise SystemExit(f"deconflict serve exited ({self.proc.returncode}):\n{self.log()}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.url}/ready", timeout=2.0).status_code == 200:
+            with contextlib.suppress(httpx.HTTPError, ValueError):
+                r = httpx.get(f"{self.url}/ready", timeout=2.0)
+                if r.status_code == 200 and (role is None or r.json().get("role") == role):
                     return
             time.sleep(0.2)
-        raise SystemExit(f"deconflict serve not ready after {limit_s:.0f} s:\n{self.log()}")
+        wanted = f" as {role}" if role else ""
+        raise SystemExit(f"deconflict serve not ready{wanted} after {limit_s:.0f} s:\n{self.log()}")
 
     def log(self, lines: int = 30) -> str:
         """The last ``lines`` lines of the server's output."""
@@ -336,6 +354,92 @@ class Broker:
 _CLI = "import sys; from deconflict.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
+def _libpq(url: str) -> str:
+    """``url`` without a SQLAlchemy driver suffix (``postgresql+psycopg://`` -> libpq's)."""
+    scheme, _, rest = url.partition("://")
+    return f"{scheme.split('+')[0]}://{rest}"
+
+
+def pg_postmaster(url: str) -> int | None:
+    """Pid of the PostgreSQL postmaster serving ``url`` if it runs on this machine (the
+    parent of a backend of ours), else None."""
+    import psycopg
+
+    with psycopg.connect(_libpq(url), connect_timeout=10) as conn:
+        row = conn.execute("SELECT pg_backend_pid()").fetchone()
+    stat = proc_stat(int(row[0])) if row else None
+    return stat[1] if stat is not None else None
+
+
+def local_ports(pid: int) -> set[int]:
+    """Local TCP ports of the sockets ``pid`` holds open (``/proc``; IPv4 and IPv6)."""
+    inodes = set()
+    with contextlib.suppress(OSError):
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                link = os.readlink(fd)
+                if link.startswith("socket:["):
+                    inodes.add(link[8:-1])
+    ports = set()
+    for table in ("tcp", "tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+                fields = line.split()
+                if len(fields) > 9 and fields[9] in inodes:
+                    ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def pg_backends(url: str, brokers: list[Broker]) -> dict[int, str]:
+    """Owner of each PostgreSQL server process: ``backends of <broker label>`` (matched by
+    the client's TCP port), ``other clients`` or the background process type."""
+    import psycopg
+
+    owner: dict[int, str] = {}
+    for b in brokers:
+        if b.proc is not None:
+            for pid in [b.proc.pid, *descendants(b.proc.pid)]:
+                owner.update(dict.fromkeys(local_ports(pid), b.label))
+    with psycopg.connect(_libpq(url), connect_timeout=10) as conn:
+        rows = conn.execute(
+            "SELECT pid, client_port, backend_type FROM pg_stat_activity"
+        ).fetchall()
+    out = {}
+    for pid, port, kind in rows:
+        if kind == "client backend":
+            name = owner.get(port) if port is not None else None
+            out[int(pid)] = f"backends of {name}" if name else "other clients (bench)"
+        else:
+            out[int(pid)] = str(kind)
+    return out
+
+
+def pg_cpu(
+    meter: CpuMeter, postmaster: int, backends: dict[int, str]
+) -> list[tuple[str, tuple[float, float] | None]]:
+    """CPU lines of the PostgreSQL server over ``meter``'s interval: the total, then by owner
+    (see :func:`pg_backends`; processes gone before the end are not counted)."""
+    pids = {postmaster, *descendants(postmaster)}
+    groups: dict[str, list[float]] = {}
+    total = [0.0, 0.0, 0.0]
+    for pid in sorted(pids):
+        used = meter.used(pid)
+        if used is None:
+            continue
+        label = "postmaster" if pid == postmaster else backends.get(pid, "other processes")
+        group = groups.setdefault(label, [0.0, 0.0, 0.0])
+        for acc in (group, total):
+            acc[0] += used[0]
+            acc[1] += used[1]
+            acc[2] += 1
+    out: list[tuple[str, tuple[float, float] | None]] = [
+        (f"PostgreSQL server ({int(total[2])} processes)", (total[0], total[1]))
+    ]
+    for label, (cpu, wait, count) in sorted(groups.items(), key=lambda kv: -kv[1][0]):
+        out.append((f"+ {label} ({int(count)})", (cpu, wait)))
+    return out
+
+
 def stats(url: str, operator: str) -> dict[str, Any]:
     """``GET /v1/admin/live/stats`` of the broker."""
     r = httpx.get(
@@ -371,6 +475,9 @@ class StatsPoller:
         self.missed = 0
         self.errors = 0
         self.detector = ""
+        self.timeline: list[tuple[float, int, list[float], int, int]] = []
+        """(monotonic time of the poll, cycles finished, durations of the new ones, alerts
+        raised so far, live aircraft) at each poll that saw a new cycle."""
         first = stats(url, operator)
         self._seen = int(first["cycles"])
         self.detector = str(first["detector"])
@@ -391,6 +498,15 @@ class StatsPoller:
         taken = recent[-new:] if new <= len(recent) else recent
         self.missed += new - len(taken)
         self.cycles.extend(taken)
+        self.timeline.append(
+            (
+                time.monotonic(),
+                int(body["cycles"]),
+                taken,
+                int(body["raised_total"]),
+                int(body["live_aircraft"]),
+            )
+        )
         self.conflicts.append(float(body["conflicts"]))
         self._seen = int(body["cycles"])
 
@@ -454,28 +570,35 @@ class CpuMeter:
 
 # ------------------------------------------------------------------------------ clients
 def _sender(
-    url: str,
+    urls: list[str],
     keys: dict[str, str],
-    bodies: list[tuple[str, bytes]],
+    tails: list[tuple[str, bytes]],
     seconds: float,
     ready: Any,
     go: Any,
     out: Any,
 ) -> None:
     """One load-generator process: once every sender is ready, post the batches back to back
-    for ``seconds``; puts (rows accepted, start, end, refused posts) or ``{"error": ...}``."""
+    for ``seconds`` (round-robin over the brokers ``urls``; each post stamped with the time
+    of sending, see :func:`with_time`, so the states are fresh when the phase ends); puts
+    (rows accepted, start, end, refused posts) or ``{"error": ...}``."""
     try:
-        accepted = refused = 0
-        with httpx.Client(base_url=url, timeout=60.0) as client:
-            client.get("/health")
+        accepted = refused = turn = 0
+        with contextlib.ExitStack() as stack:
+            clients = [
+                stack.enter_context(httpx.Client(base_url=url, timeout=60.0)) for url in urls
+            ]
+            for client in clients:
+                client.get("/health")
             ready.put(True)
             go.wait(timeout=600)
             started = time.time()
             while time.time() < started + seconds:
-                for party, body in bodies:
-                    r = client.post(
+                for party, tail in tails:
+                    turn += 1
+                    r = clients[turn % len(clients)].post(
                         "/v1/tracks",
-                        content=body,
+                        content=with_time(time.time(), tail),
                         headers={
                             "Authorization": f"Bearer {keys[party]}",
                             "Content-Type": "application/json",
@@ -491,13 +614,17 @@ def _sender(
         out.put({"error": repr(exc)})
 
 
-def ingest_capacity(url: str, keys: dict[str, str], fleet: Fleet, seconds: float) -> float:
-    """Updates/s accepted from two load-generator *processes* posting as fast as they can."""
+def ingest_capacity(urls: list[str], keys: dict[str, str], fleet: Fleet, seconds: float) -> float:
+    """Updates/s accepted from two load-generator *processes* posting as fast as they can
+    (sender ``w`` starts its round-robin over the brokers ``urls`` at ``urls[w]``)."""
     ctx = multiprocessing.get_context("spawn")
-    batches = fleet.batches(0.0, datetime.now(UTC))
+    batches = fleet.tails(0.0)
     ready, go, out = ctx.Queue(), ctx.Event(), ctx.Queue()
     procs = [
-        ctx.Process(target=_sender, args=(url, keys, batches[w::2], seconds, ready, go, out))
+        ctx.Process(
+            target=_sender,
+            args=(urls[w:] + urls[:w], keys, batches[w::2], seconds, ready, go, out),
+        )
         for w in range(2)
     ]
     try:
@@ -555,7 +682,7 @@ def reference_capacity(fleet: Fleet, seconds: float) -> float:
 
 
 def _paced_sender(
-    url: str,
+    urls: list[str],
     keys: dict[str, str],
     fleet_args: tuple[int, int, float],
     only: frozenset[str],
@@ -567,8 +694,9 @@ def _paced_sender(
     out: Any,
 ) -> None:
     """One paced sender process for the parties ``only``: second ``s`` of the run (from the
-    monotonic time ``start_at``) posts that second's share of their fleet. A producer thread
-    encodes the bodies up to :data:`PREFILL_S` seconds ahead; sending stamps ``time`` only."""
+    monotonic time ``start_at``) posts that second's share of their fleet, round-robin over
+    the brokers ``urls``. A producer thread encodes the bodies up to :data:`PREFILL_S` seconds
+    ahead; sending stamps ``time`` only."""
     try:
         n, count, spread = fleet_args
         fleet = Fleet(n, parties=count, spread=spread)
@@ -590,9 +718,13 @@ def _paced_sender(
         headers = {party: {"Authorization": f"Bearer {keys[party]}"} for party in only}
         for h in headers.values():
             h["Content-Type"] = "application/json"
-        rows, errors, took = 0, Counter[int](), []
-        with httpx.Client(base_url=url, timeout=120.0) as client:
-            client.get("/health")
+        rows, errors, took, turn = 0, Counter[int](), [], 0
+        with contextlib.ExitStack() as stack:
+            clients = [
+                stack.enter_context(httpx.Client(base_url=url, timeout=120.0)) for url in urls
+            ]
+            for client in clients:
+                client.get("/health")
             deadline = time.monotonic() + 300.0
             while ahead.qsize() < min(PREFILL_S, seconds) and time.monotonic() < deadline:
                 time.sleep(0.05)
@@ -606,7 +738,8 @@ def _paced_sender(
                     break
                 for party, tail in ahead.get(timeout=120):
                     sent = time.monotonic()
-                    r = client.post(
+                    turn += 1
+                    r = clients[turn % len(clients)].post(
                         "/v1/tracks", content=with_time(time.time(), tail), headers=headers[party]
                     )
                     took.append(time.monotonic() - sent)
@@ -698,21 +831,28 @@ class PacedRun:
         """Cycles seen finished within the CPU window."""
         self.load = ("", "")
         self.detector = ""
+        self.timeline: list[str] = []
+        """One line per stats poll that saw a new cycle (``--timeline``)."""
 
 
 def alert_latency(
-    broker: Broker,
+    brokers: list[Broker],
     keys: dict[str, str],
     operator: str,
     fleet: Fleet,
     seconds: int,
     period: int,
     senders: int,
+    pg_url: str | None = None,
 ) -> PacedRun:
     """Paced updates of the fleet from ``senders`` processes (each aircraft every ``period``
     s, a ``period``-th of the fleet every second) plus one injected pair per second (this
-    process) while party A's stream is read by another process."""
-    assert broker.proc is not None
+    process) while party A's stream is read by another process. ``brokers[0]`` reports the
+    cycles; the traffic and the stream go to the ``--no-lead`` replicas among ``brokers``
+    (round-robin; none: to ``brokers[0]``). ``pg_url``: also meter the PostgreSQL server."""
+    broker = brokers[0]
+    assert all(b.proc is not None for b in brokers)
+    ingest = [b.url for b in brokers if b.no_lead] or [broker.url]
     ctx = multiprocessing.get_context("spawn")
     run = PacedRun()
     ready, go, out, start_at = ctx.Queue(), ctx.Event(), ctx.Queue(), ctx.Value("d", 0.0)
@@ -723,14 +863,22 @@ def alert_latency(
     procs = [
         ctx.Process(
             target=_paced_sender,
-            args=(broker.url, {p: keys[p] for p in g}, fleet_args, g, seconds, period, *shared),
+            args=(
+                ingest[w % len(ingest) :] + ingest[: w % len(ingest)],
+                {p: keys[p] for p in g},
+                fleet_args,
+                g,
+                seconds,
+                period,
+                *shared,
+            ),
         )
-        for g in groups
+        for w, g in enumerate(groups)
         if g
     ]
     limit_s = seconds + GRACE_S + DRAIN_S + 300.0
     watcher = ctx.Process(
-        target=_watch, args=(broker.url, keys["A"], limit_s, wready, wstop, arrived)
+        target=_watch, args=(ingest[0], keys["A"], limit_s, wready, wstop, arrived)
     )
     poller: StatsPoller | None = None
     meter = CpuMeter()
@@ -746,8 +894,12 @@ def alert_latency(
                 raise SystemExit(f"paced sender failed: {out.get(timeout=10)}")
         time.sleep(1.0)  # the stream is live
         note(f"paced run ({seconds} s)")
-        broker.remember_children()
-        server = [broker.proc.pid, *descendants(broker.proc.pid)]
+        postmaster = pg_postmaster(pg_url) if pg_url else None
+        roots = [b.proc.pid for b in brokers if b.proc is not None]
+        roots += [postmaster] if postmaster is not None else []
+        for b in brokers:
+            b.remember_children()
+        server = [*roots, *(kid for pid in roots for kid in descendants(pid))]
         poller = StatsPoller(broker.url, operator)
         run.detector = poller.detector
         load_start = loadavg()
@@ -758,25 +910,34 @@ def alert_latency(
         meter.start(server)
         accepted_at: dict[str, float] = {}
         rng = random.Random(7)
-        with httpx.Client(base_url=broker.url, timeout=120.0) as client:
+        with contextlib.ExitStack() as stack:
+            clients = [
+                stack.enter_context(httpx.Client(base_url=url, timeout=120.0)) for url in ingest
+            ]
+            turn = 0
             for second in range(seconds):
                 time.sleep(max(0.0, t0 + second + rng.uniform(0.0, 0.9) - time.monotonic()))
                 if time.monotonic() > t0 + seconds + GRACE_S:
                     break
+                picked = []
+                for _party in ("A", "B"):
+                    turn += 1
+                    picked.append(clients[turn % len(clients)])
                 codes = [
                     client.post(
                         "/v1/tracks",
                         json=_pair_body(party, second),
                         headers={"Authorization": f"Bearer {keys[party]}"},
                     ).status_code
-                    for party in ("A", "B")
+                    for client, party in zip(picked, ("A", "B"), strict=True)
                 ]
                 if codes == [200, 200]:
                     accepted_at[f"inj-a-{second}"] = time.monotonic()
                 else:
                     run.inject_errors += 1
         results = [out.get(timeout=GRACE_S + 300.0) for _ in procs]
-        meter.stop([broker.proc.pid, *descendants(broker.proc.pid)])
+        meter.stop([*roots, *(kid for pid in roots for kid in descendants(pid))])
+        backends = pg_backends(pg_url, brokers) if pg_url else {}
         run.window_cycles = len(poller.cycles)  # seen by the last poll (<= 0.5 s old)
         run.load = (load_start, loadavg())
         failed = [r["error"] for r in results if "error" in r]
@@ -798,19 +959,33 @@ def alert_latency(
         for r in results:
             for code, times in r["errors"].items():
                 run.errors[code] = run.errors.get(code, 0) + times
+        arrived_at = sorted(arrivals.values())
+        for at, count, durations, raised, live in poller.timeline:
+            shown = " ".join(f"{d:.2f}" for d in durations)
+            run.timeline.append(
+                f"{at - t0:8.1f} {count:7d} {raised:8d} {live:8d} "
+                f"{sum(1 for a in arrived_at if a <= at):8d} "
+                f"{sum(1 for a in accepted_at.values() if a <= at):8d}  {shown}"
+            )
         run.cycles, run.conflicts, run.missed_cycles = (
             poller.cycles,
             poller.conflicts,
             poller.missed + poller.errors,
         )
         run.cpu_wall = meter.t1 - meter.t0
-        run.cpu.append(("broker", meter.used(broker.proc.pid)))
-        for pid in sorted({p for p, _ in meter.after} - {broker.proc.pid}):
-            name = meter.names.get(next(k for k in meter.after if k[0] == pid), "?")
-            stat = proc_stat(pid)
-            if stat is not None and stat[1] != broker.proc.pid:
-                name = f"forked by {stat[1]}"  # e.g. the detection process of a forkserver
-            run.cpu.append((f"- {pid} {name}", meter.used(pid)))
+        for b in brokers:
+            assert b.proc is not None
+            run.cpu.append((b.label, meter.used(b.proc.pid)))
+            for pid in descendants(b.proc.pid):
+                if pid not in {p for p, _ in meter.after}:
+                    continue
+                name = meter.names.get(next(k for k in meter.after if k[0] == pid), "?")
+                stat = proc_stat(pid)
+                if stat is not None and stat[1] != b.proc.pid:
+                    name = f"forked by {stat[1]}"  # e.g. the detection process of a forkserver
+                run.cpu.append((f"- {pid} {name}", meter.used(pid)))
+        if postmaster is not None:
+            run.cpu.extend(pg_cpu(meter, postmaster, backends))
         senders_cpu = sum(r["cpu"] for r in results)
         run.cpu.append((f"{len(procs)} paced senders", (senders_cpu, float("nan"))))
         run.latencies = [arrivals[k] - t for k, t in accepted_at.items() if k in arrivals]
@@ -959,12 +1134,28 @@ def main() -> None:
         help="deconflict serve --detector: cycles in the serving process or a child process",
     )
     parser.add_argument("--senders", type=int, default=2, help="paced sender processes (1..8)")
+    parser.add_argument(
+        "--timeline", action="store_true", help="print the leader's cycles poll by poll"
+    )
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        default=1,
+        help="PostgreSQL only: deconflict serve processes (1..8); the first leads and gets no "
+        "traffic, the others run with --no-lead and take the posts and the stream",
+    )
     args = parser.parse_args()
     n = 2000 if args.quick else args.aircraft
     if not 1 <= n <= 100_000:
         raise SystemExit("--aircraft must be 1..100000")
     if not 1 <= args.senders <= 8:
         raise SystemExit("--senders must be 1..8")
+    if not 1 <= args.replicas <= 8:
+        raise SystemExit("--replicas must be 1..8")
+    if args.replicas > 1 and not (args.db or "").startswith("postgresql"):
+        raise SystemExit("--replicas > 1 needs --db postgresql://... (replicas share a database)")
+    if args.replicas > 1 and args.detector != "thread":
+        raise SystemExit("--replicas: the leader detects in its own process (--detector thread)")
     if args.parties < 2:
         raise SystemExit("--parties must be at least 2 (the injected pairs are of A and B)")
     seconds = min(8 if args.quick else args.seconds, MAX_SECONDS)
@@ -975,6 +1166,7 @@ def main() -> None:
     print(
         f"live bench: {n} aircraft, {args.parties} parties, spread {spread:g}, each aircraft "
         f"every {period} s, batches of {BATCH}, db {kind}, detector {args.detector}, "
+        f"{args.replicas} replica{'s' if args.replicas > 1 else ''}, "
         f"{os.cpu_count()}-core loopback, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
         f"load {loadavg()}",
         flush=True,
@@ -995,22 +1187,39 @@ def main() -> None:
         ref = reference_capacity(fleet, 3.0)
         url = args.db or f"sqlite:///{(Path(tmp) / 'bench.sqlite3').as_posix()}"
         keys, operator = seed_keys(url, fleet.parties)
-        broker = Broker(url, Path(tmp), args.detector)
+        brokers = [
+            Broker(url, Path(tmp), args.detector, no_lead=k > 0, index=k)
+            for k in range(args.replicas)
+        ]
+        broker = brokers[0]
+        if args.replicas > 1:
+            broker.label = "replica 1 (leader)"
+        ingest = [b.url for b in brokers[1:]] or [broker.url]
         try:
-            note("starting deconflict serve")
-            broker.start()
-            assert broker.proc is not None
-            print(f"broker: deconflict serve, pid {broker.proc.pid}, {broker.url}", flush=True)
+            note(f"starting deconflict serve ({args.replicas} process(es))")
+            # The leader first, holding the lease before any --no-lead replica starts.
+            broker.start(role="leader" if args.replicas > 1 else None)
+            for b in brokers[1:]:
+                b.start()
+            for b in brokers:
+                assert b.proc is not None
+                print(f"{b.label}: deconflict serve, pid {b.proc.pid}, {b.url}", flush=True)
             note("ingest capacity (two sender processes)")
-            cap = ingest_capacity(broker.url, keys, fleet, min(10.0, seconds))
+            cap = ingest_capacity(ingest, keys, fleet, min(10.0, seconds))
             note("waiting for two cycles on the full fleet")
             wait_cycles(broker.url, operator, 2, 300.0)  # the first full cycle raises every alert
-            run = alert_latency(broker, keys, operator, fleet, seconds, period, args.senders)
+            pg_url = url if kind.startswith("postgresql") else None
+            run = alert_latency(
+                brokers, keys, operator, fleet, seconds, period, args.senders, pg_url
+            )
         except BaseException:
-            print(f"broker output (last lines):\n{broker.log()}", file=sys.stderr)
+            for b in brokers:
+                print(f"{b.label} output (last lines):\n{b.log()}", file=sys.stderr)
             raise
         finally:
-            broker.stop()
+            for b in brokers:
+                with contextlib.suppress(Exception):
+                    b.stop()
     big = n >= 100_000
     p99_target = 1.5 if big else 1.0
     if run.detector != args.detector:
@@ -1066,6 +1275,14 @@ def main() -> None:
         per_cycle = children / run.window_cycles
         print(f"{'detection process CPU s per cycle':44} {per_cycle:12.3f}")
     print(f"{'load average, paced run start / end':44} {run.load[0]} / {run.load[1]}")
+    if args.timeline:
+        print(
+            "timeline (s after the paced start; cycles finished, alerts raised, live aircraft, "
+            "injected alerts arrived on the stream / pairs accepted; new cycles' durations s)"
+        )
+        print(f"{'t s':>8} {'cycles':>7} {'raised':>8} {'live':>8} {'arrived':>8} {'accepted':>8}")
+        for line in run.timeline:
+            print(line)
     if stages:
         total = stages.get("total: LiveEngine.cycle", float("nan"))
         print(f"{'in-process reference: LiveEngine.cycle (s)':44} {total:12.3f}")
