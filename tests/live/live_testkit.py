@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -170,3 +171,25 @@ def wait_until(predicate: Callable[[], bool], timeout_s: float, what: str) -> No
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1 (for a server process a test starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def head_on_state(aircraft: str, lat: float, lon: float, track_deg: float) -> dict[str, Any]:
+    """A ``POST /v1/tracks`` body: one state of ``aircraft`` now at (``lat``, ``lon``) deg,
+    FL250, 450 kt on ``track_deg``, level."""
+    return {
+        "time": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "id": [aircraft],
+        "lat": [lat],
+        "lon": [lon],
+        "alt_ft": [25000],
+        "gs_kt": [450],
+        "track_deg": [track_deg],
+        "vs_fpm": [0],
+    }

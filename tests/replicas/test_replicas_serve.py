@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,7 +26,7 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
-from live_testkit import StreamReader, wait_until
+from live_testkit import StreamReader, free_port, head_on_state, wait_until
 
 from deconflict.broker import audit, parties
 from deconflict.ledger.bundle import verify_bundle
@@ -42,12 +41,6 @@ DECONFLICT = str(Path(sys.executable).with_name("deconflict"))
 START_S = 120.0
 """Bound on the replicas' start-up (imports and the cached kernel load take ~5 s of CPU each:
 ~8 s for three on an idle 2-core machine, several times that while other jobs load it)."""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Replica:
@@ -97,16 +90,7 @@ class Replica:
 
 def batch(aircraft: str, lon: float, track_deg: float) -> dict[str, Any]:
     """One state now at (LAT, ``lon``), FL250, 450 kt."""
-    return {
-        "time": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-        "id": [aircraft],
-        "lat": [LAT],
-        "lon": [lon],
-        "alt_ft": [25000],
-        "gs_kt": [450],
-        "track_deg": [track_deg],
-        "vs_fpm": [0],
-    }
+    return head_on_state(aircraft, LAT, lon, track_deg)
 
 
 @pytest.fixture
