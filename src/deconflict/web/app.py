@@ -49,6 +49,9 @@ log = logging.getLogger("deconflict.web")
 #: process applies at once; through another process, within this time).
 AUTH_CACHE_TTL_S = 1.0
 
+SHUTDOWN_S = 15.0
+"""Longest wait for the background tasks at shutdown, s."""
+
 _DOCS_ASSETS = Path(__file__).resolve().parent / "docs_assets"
 
 
@@ -95,11 +98,7 @@ def create_app(settings: Settings, *, background_tasks: Sequence[BackgroundTask]
         try:
             yield
         finally:
-            for t in running:
-                t.cancel()
-            for t in running:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await t
+            await _stop_tasks(running)
             app.state.db = None
             db.dispose()
 
@@ -137,6 +136,29 @@ def create_app(settings: Settings, *, background_tasks: Sequence[BackgroundTask]
     _mount_docs(app)
     _publish_event_schemas(app)
     return app
+
+
+async def _stop_tasks(running: Sequence[asyncio.Task[Any]]) -> None:
+    """Cancel the background tasks and wait (at most :data:`SHUTDOWN_S`) until they end.
+
+    A cancellation that arrives while a task waits for a worker thread
+    (``anyio.to_thread.run_sync``, shielded) can be absorbed by that wait, and the task then
+    loops on: the request is repeated every 0.5 s until the task ends, so shutdown never hangs.
+    """
+    pending = {t for t in running if not t.done()}
+    deadline = asyncio.get_running_loop().time() + SHUTDOWN_S
+    while pending:
+        for t in pending:
+            t.cancel()
+        left = deadline - asyncio.get_running_loop().time()
+        if left <= 0:
+            log.warning("%d background task(s) did not stop within %s s", len(pending), SHUTDOWN_S)
+            break
+        _, pending = await asyncio.wait(pending, timeout=min(0.5, left))
+    for t in running:
+        if t.done() and not t.cancelled():
+            with contextlib.suppress(Exception):
+                t.result()  # retrieved: a task's own failure was logged by _guard
 
 
 def _publish_event_schemas(app: FastAPI) -> None:
