@@ -50,6 +50,9 @@ LAT = 34.0
 NM_PER_DEG_LON = float(60.0 * np.cos(np.radians(LAT)))
 START_S = 90.0
 """Bound on start-up (two interpreters import the package; slow on a loaded machine)."""
+STALE_S = 110.0
+"""Stale time of the scenario's states, s (they report once; the head-on pair closes at
+900 kt from 30 NM, so the conflict lasts the whole window)."""
 POLL_S = 60.0
 """The streams' outbox poll and heartbeat: only a wake-up delivers an event sooner."""
 
@@ -86,6 +89,9 @@ def server(tmp_path: Path) -> Iterator[dict[str, Any]]:
         db_url=url,
         data_dir=tmp_path,
         detection_interval_s=0.5,
+        # the two aircraft report once; keep them live however long a loaded machine takes
+        # over the restart (the default 30 s was reached once under `-n 2`)
+        stale_after_s=STALE_S,
         sse_poll_s=POLL_S,
         sse_heartbeat_s=POLL_S,
         live_detector="process",
