@@ -20,6 +20,7 @@ test: deps
 	$(VENV)/bin/ruff format --check src tests bench tools setup.py
 	$(VENV)/bin/mypy
 	$(PY) tools/wheel_check.py
+	$(VENV)/bin/deconflict warm-up
 	$(VENV)/bin/pytest -q -p no:cacheprovider -n $(TEST_WORKERS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 

@@ -64,6 +64,7 @@ from deconflict.cluster.lease import LeaderLease
 from deconflict.cluster.notify import TRACKS_CHANNEL, notify_sql
 from deconflict.cluster.ray_detect import detect_cycle
 from deconflict.cluster.watchdog import CycleWatchdog, default_watchdog_s
+from deconflict.daa.warmup import warm_up as warm_up_daa
 from deconflict.errors import ForbiddenError, NotFoundError
 from deconflict.live.alerts import SEVERITY_RANK, Alert, AlertEvent
 from deconflict.live.batch import TrackBatch
@@ -193,11 +194,12 @@ class LiveEngine:
     def recover(self, now: datetime) -> int:
         """Resolve alerts left open by a previous process (their tracker state is gone), then
         load the plans (before serving: the first read of every stored notice is the costly
-        one; later cycles read only changed rows). Loads the compiled tactical kernel first, so
-        that no cycle pays for it. ``detector == "process"``: neither kernel nor plans are
-        loaded here (the detection process does that), only the names."""
+        one; later cycles read only changed rows). Loads the compiled tactical and DAA kernels
+        first, so that no cycle pays for them. ``detector == "process"``: neither kernels nor
+        plans are loaded here (the detection process does that), only the names."""
         if self.detector != "process":
             warm_up()
+            warm_up_daa()
         if self.shared:
             # other replicas may be serving: the leader takes the open alerts over instead
             with self._cycle_mutex, self.db.read() as session:
@@ -239,6 +241,7 @@ class LiveEngine:
         recorded by the serving process are merged before each cycle from then on. Returns the
         open alerts continued."""
         warm_up()
+        warm_up_daa()
         self.acks_from_db = True
         if restore:
             taken = self.take_over(now)

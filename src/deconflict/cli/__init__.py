@@ -31,6 +31,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "replay",
     "cot",
     "plot",
+    "warmup",
 )
 
 

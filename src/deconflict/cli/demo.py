@@ -39,6 +39,7 @@ from rich.table import Table
 
 from deconflict.broker import parties
 from deconflict.cli.hotline import export_review
+from deconflict.cli.warmup import warm_kernels
 from deconflict.demo.officers import OfficerDriver
 from deconflict.errors import DeconflictError, InvalidInputError
 from deconflict.live.engine import LiveConfig
@@ -111,7 +112,7 @@ class BackgroundServer:
         """Base URL of the server."""
         return f"http://{self.host}:{self.port}"
 
-    def start(self, timeout_s: float = 30.0) -> None:
+    def start(self, timeout_s: float = 120.0) -> None:
         """Start and wait until the server accepts connections."""
         self._thread.start()
         deadline = time.monotonic() + timeout_s
@@ -379,6 +380,10 @@ def run_demo(
             Path(f"{db_path}{suffix}").unlink()
     db_url = f"sqlite:///{db_path.as_posix()}"
     operator_key = create_operator_key(db_url)
+    # The kernels first (the first run after an install compiles them: about a minute on two
+    # cores), so that the server starts at once and the scenario's first alert is on time.
+    console.print("loading the detection kernels (the first run compiles them) ...")
+    warm_kernels()
     settings = Settings(db_url=db_url, data_dir=data_dir, sqlite_synchronous="NORMAL")
     app = live_app(settings, config=LiveConfig.from_settings(settings))
     server = BackgroundServer(app, port=port)
