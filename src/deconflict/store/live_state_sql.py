@@ -10,7 +10,10 @@ Table::
 Every replica upserts the states it accepts (:func:`upsert_latest`, in the request's
 transaction; a newer state time replaces an older one, never the reverse, as
 :class:`deconflict.live.latest.LatestStates` does in memory); the leader's detection cycle reads
-the union (:func:`load_latest`). On PostgreSQL the table is ``UNLOGGED`` (docs/deployment.md).
+the union (:func:`load_latest`). On PostgreSQL the table is ``UNLOGGED`` (docs/deployment.md)
+and has no secondary index, with half of every page left free, so that each upsert is a
+heap-only update (migration ``0010_live_latest_hot``); parameters go in PostgreSQL's binary
+array format (:mod:`deconflict.store.pg_arrays`).
 
 Reading only what changed (PostgreSQL, migration ``0009_live_tail``): sequence numbers or
 timestamps are not commit-ordered (a transaction that wrote first may commit last), so a
@@ -36,13 +39,14 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import BigInteger, Column, Float, Index, String, Table, delete, or_, select
+from sqlalchemy import BigInteger, Column, Float, String, Table, delete, or_, select
 from sqlalchemy.dialects.postgresql import base as postgresql_base
 from sqlalchemy.orm import Session
 from sqlalchemy.types import UserDefinedType
 
 from deconflict.store.base import metadata
 from deconflict.store.live_sql import live_alert_parties, live_alerts
+from deconflict.store.pg_arrays import Float8Array, TextArray
 from deconflict.units import FloatArray
 
 
@@ -76,8 +80,7 @@ live_latest = Table(
     # PostgreSQL: DEFAULT pg_current_xact_id(), set again by every applied upsert; SQLite: 0
     Column("xid", BigInteger().with_variant(Xid8(), "postgresql"), nullable=False),
     Column("writer", BigInteger, nullable=False, server_default="0"),
-    Index("ix_live_latest_time_s", "time_s"),
-    Index("ix_live_latest_xid", "xid"),
+    # no secondary index (migration 0010_live_latest_hot): every upsert is a heap-only update
 )
 
 STATE_COLUMNS = ("time_s", "lat_deg", "lon_deg", "alt_ft", "gs_kt", "track_deg", "vs_fpm")
@@ -153,13 +156,22 @@ def upsert_latest(
     sel_cs: list[str | None] = (
         [callsigns[k] for k in rows] if callsigns is not None else [None] * len(rows)
     )
-    cols = [np.asarray(columns[c], dtype=np.float64)[take].tolist() for c in STATE_COLUMNS]
+    arrays = [np.asarray(columns[c], dtype=np.float64)[take] for c in STATE_COLUMNS]
     conn = session.connection()
     if conn.dialect.name == "postgresql":
+        # binary array parameters (deconflict.store.pg_arrays): no per-element text round trip
         conn.exec_driver_sql(
-            _PG_UPSERT, (int(writer), sel_ids, [party_id] * len(rows), sel_cs, *cols)
+            _PG_UPSERT,
+            (
+                int(writer),
+                TextArray(sel_ids),
+                TextArray([party_id] * len(rows)),
+                TextArray(sel_cs),
+                *(Float8Array(a) for a in arrays),
+            ),
         )
     else:
+        cols = [a.tolist() for a in arrays]
         conn.exec_driver_sql(
             _SQLITE_UPSERT,
             [
