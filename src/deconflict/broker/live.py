@@ -473,10 +473,12 @@ class LiveEngine:
         for alert_id in cleared:
             live_sql.set_acks(session, alert_id, dict(latest[alert_id].acked))
         rows = self._alert_rows(events) if rendered is None else rendered
-        for party, payload, ledger in rows:
-            if ledger is not None:
-                # Evidence: each party's own view, openable by that party only.
-                audit.record(session, ledger, [party], payload, now=now)
+        # Evidence: each party's own view, openable by that party only (one batch per cycle).
+        audit.record_many(
+            session,
+            [(ledger, [party], payload) for party, payload, ledger in rows if ledger is not None],
+            now=now,
+        )
         # one executemany for the cycle's outbox rows (ids in the same order as before)
         publish_many(session, [(party, "alert", payload) for party, payload, _ in rows], now=now)
 
