@@ -56,7 +56,8 @@ track_history = Table(
     "track_history",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("party_id", String(32), ForeignKey("parties.id"), nullable=False),
+    # no foreign key (migration 0010_ingest_path): the aircraft is claimed in live_aircraft
+    Column("party_id", String(32), nullable=False),
     Column("aircraft_id", String(64), nullable=False),
     Column("time_s", Float, nullable=False),
     Column("lat_deg", Float, nullable=False),
@@ -67,7 +68,7 @@ track_history = Table(
     Column("vs_fpm", Float, nullable=False),
     Column("received_s", Float, nullable=False),
     Index("ix_track_history_aircraft_time", "aircraft_id", "time_s"),
-    Index("ix_track_history_received_s", "received_s"),
+    Index("ix_track_history_received_s", "received_s", postgresql_using="brin"),
 )
 
 live_alerts = Table(
@@ -99,9 +100,23 @@ HISTORY_COLUMNS = ("time_s", "lat_deg", "lon_deg", "alt_ft", "gs_kt", "track_deg
 """Numeric state columns of ``track_history`` (besides ids and ``received_s``)."""
 
 
+_PG_OWNERS = "SELECT aircraft_id, party_id FROM live_aircraft WHERE aircraft_id = ANY(%s)"
+_PG_CLAIM = (
+    "INSERT INTO live_aircraft (aircraft_id, party_id, first_seen_at, last_seen_at) "
+    "SELECT u.a, %s, %s, %s FROM unnest(%s::varchar[]) AS u(a) ON CONFLICT DO NOTHING"
+)
+
+
 def owners(session: Session, aircraft_ids: Sequence[str]) -> dict[str, str]:
-    """``{aircraft_id: party_id}`` for the ids already known (chunked IN queries)."""
+    """``{aircraft_id: party_id}`` for the ids already known. PostgreSQL: one statement over a
+    binary array parameter; SQLite: chunked IN queries."""
     out: dict[str, str] = {}
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        if aircraft_ids:
+            found = conn.exec_driver_sql(_PG_OWNERS, (TextArray(list(aircraft_ids)),))
+            out.update({str(r[0]): str(r[1]) for r in found})
+        return out
     for start in range(0, len(aircraft_ids), 500):
         chunk = list(aircraft_ids[start : start + 500])
         rows = session.execute(
@@ -123,22 +138,24 @@ def claim(session: Session, party_id: str, aircraft_ids: Sequence[str], now: dat
     """
     if not aircraft_ids:
         return []
-    rows = [
-        {"aircraft_id": a, "party_id": party_id, "first_seen_at": now, "last_seen_at": now}
-        for a in aircraft_ids
-    ]
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        from sqlalchemy.dialects import postgresql
+        # one statement over a binary array (a row-by-row executemany: ~50 us per id)
+        session.connection().exec_driver_sql(
+            _PG_CLAIM, (party_id, now, now, TextArray(list(aircraft_ids)))
+        )
+    else:
+        rows = [
+            {"aircraft_id": a, "party_id": party_id, "first_seen_at": now, "last_seen_at": now}
+            for a in aircraft_ids
+        ]
+        if dialect == "sqlite":
+            from sqlalchemy.dialects import sqlite
 
-        session.execute(postgresql.insert(live_aircraft).on_conflict_do_nothing(), rows)
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects import sqlite
-
-        session.execute(sqlite.insert(live_aircraft).on_conflict_do_nothing(), rows)
-    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-        session.execute(insert(live_aircraft), rows)
-        return []
+            session.execute(sqlite.insert(live_aircraft).on_conflict_do_nothing(), rows)
+        else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+            session.execute(insert(live_aircraft), rows)
+            return []
     current = owners(session, aircraft_ids)
     return sorted(a for a in aircraft_ids if current.get(a, party_id) != party_id)
 

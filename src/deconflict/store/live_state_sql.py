@@ -12,7 +12,7 @@ transaction; a newer state time replaces an older one, never the reverse, as
 :class:`deconflict.live.latest.LatestStates` does in memory); the leader's detection cycle reads
 the union (:func:`load_latest`). On PostgreSQL the table is ``UNLOGGED`` (docs/deployment.md)
 and has no secondary index, with half of every page left free, so that each upsert is a
-heap-only update (migration ``0010_live_latest_hot``); parameters go in PostgreSQL's binary
+heap-only update (migration ``0010_ingest_path``); parameters go in PostgreSQL's binary
 array format (:mod:`deconflict.store.pg_arrays`).
 
 Reading only what changed (PostgreSQL, migration ``0009_live_tail``): sequence numbers or
@@ -80,7 +80,7 @@ live_latest = Table(
     # PostgreSQL: DEFAULT pg_current_xact_id(), set again by every applied upsert; SQLite: 0
     Column("xid", BigInteger().with_variant(Xid8(), "postgresql"), nullable=False),
     Column("writer", BigInteger, nullable=False, server_default="0"),
-    # no secondary index (migration 0010_live_latest_hot): every upsert is a heap-only update
+    # no secondary index (migration 0010_ingest_path): every upsert is a heap-only update
 )
 
 STATE_COLUMNS = ("time_s", "lat_deg", "lon_deg", "alt_ft", "gs_kt", "track_deg", "vs_fpm")
