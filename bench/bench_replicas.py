@@ -69,8 +69,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def durable_cluster() -> Iterator[str]:
-    """A throwaway PostgreSQL with default durability (fsync, synchronous_commit on)."""
+def durable_cluster(extra_options: str = "") -> Iterator[str]:
+    """A throwaway PostgreSQL with default durability (fsync, synchronous_commit on), unless
+    ``extra_options`` (``-c name=value ...``) say otherwise; yields its libpq DSN."""
     root = tempfile.mkdtemp(prefix="deconflict-bench-pg.")
     as_pg: list[str] = []
     if os.geteuid() == 0:
@@ -84,6 +85,7 @@ def durable_cluster() -> Iterator[str]:
         check=True, capture_output=True,
     )  # fmt: skip
     opts = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c max_connections=400"
+    opts += f" {extra_options}" if extra_options else ""
     subprocess.run(
         [*as_pg, f"{PGBIN}/pg_ctl", "-D", data, "-l", f"{root}/log", "-w", "-o", opts, "start"],
         check=True, capture_output=True,

@@ -8,7 +8,7 @@
     nice -n 5 .venv/bin/python bench/live_bench.py --aircraft 100000 --parties 10 --seconds 20
     # the same on PostgreSQL: one leader that only detects + two --no-lead ingest replicas
     .venv/bin/python bench/live_bench.py --aircraft 100000 --parties 10 --seconds 30 \
-        --db postgresql://postgres@127.0.0.1:PORT/bench --replicas 3
+        --db pg --replicas 3
 
 Processes, as in a deployment where the clients are other machines: the measured broker is
 ``deconflict serve`` in its own process (``--detector process``: plus its detection child);
@@ -44,7 +44,9 @@ conflicts per aircraft of the 10,000 run; ``1`` packs every aircraft into Europe
 growing with N^2); ``--report-every`` is each aircraft's update period in seconds (``auto`` =
 aircraft / 20,000 rounded up, the issue-5 ingest rate; stale time 30 s); ``--db`` a database URL
 (default a fresh SQLite file; a PostgreSQL URL runs the replica code path with one replica;
-the database must be empty, e.g. a throwaway cluster as in ``tests/conftest.py``).
+the database must be empty, e.g. a throwaway cluster as in ``tests/conftest.py``); ``--db pg``
+starts a throwaway PostgreSQL 15 cluster with default durability for the run (``pg-fast``:
+fsync off, as the tests), which ``make bench`` uses for the three-replica run.
 ``--replicas N`` (PostgreSQL only) starts N ``deconflict serve`` processes on that database: the
 first without ``--no-lead`` (the bench waits until its ``/ready`` role is ``leader``), the other
 N - 1 with ``--no-lead``. The capacity and paced senders and the injected pairs post round-robin
@@ -90,6 +92,14 @@ import numpy as np
 
 
 BATCH = 5000
+THROWAWAY_PG: dict[str, tuple[str, str]] = {
+    "pg": ("throwaway cluster, default durability", ""),
+    "pg-fast": (
+        "throwaway cluster, fsync off",
+        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+    ),
+}
+"""``--db`` values that start a PostgreSQL 15 cluster for the run: (label, server options)."""
 #: Longest paced run (s).
 MAX_SECONDS = 300
 #: Seconds of paced bodies a sender encodes ahead of its pacing.
@@ -1122,7 +1132,12 @@ def main() -> None:
     parser.add_argument("--aircraft", type=int, default=10_000, help="at most 100,000")
     parser.add_argument("--parties", type=int, default=2)
     parser.add_argument("--seconds", type=int, default=30)
-    parser.add_argument("--db", default=None, help="database URL (default: a new SQLite file)")
+    parser.add_argument(
+        "--db",
+        default=None,
+        help="database URL (default: a new SQLite file); 'pg': a throwaway PostgreSQL cluster "
+        "with default durability, 'pg-fast': the same with fsync off (as the tests)",
+    )
     parser.add_argument("--spread", default="auto", help="airspace area / the 10,000 box")
     parser.add_argument("--report-every", default="auto", help="each aircraft's update period")
     parser.add_argument("--stages", action="store_true", help="in-process stage timing too")
@@ -1152,8 +1167,11 @@ def main() -> None:
         raise SystemExit("--senders must be 1..8")
     if not 1 <= args.replicas <= 8:
         raise SystemExit("--replicas must be 1..8")
-    if args.replicas > 1 and not (args.db or "").startswith("postgresql"):
-        raise SystemExit("--replicas > 1 needs --db postgresql://... (replicas share a database)")
+    pg_here = args.db in THROWAWAY_PG
+    if args.replicas > 1 and not (pg_here or (args.db or "").startswith("postgresql")):
+        raise SystemExit(
+            "--replicas > 1 needs --db pg or postgresql://... (replicas share a database)"
+        )
     if args.replicas > 1 and args.detector != "thread":
         raise SystemExit("--replicas: the leader detects in its own process (--detector thread)")
     if args.parties < 2:
@@ -1163,6 +1181,7 @@ def main() -> None:
     period = math.ceil(n / 20_000) if args.report_every == "auto" else int(args.report_every)
     fleet = Fleet(n, parties=args.parties, spread=spread)
     kind = args.db.split(":")[0] if args.db else "sqlite"
+    kind = f"postgresql ({THROWAWAY_PG[args.db][0]})" if pg_here else kind
     print(
         f"live bench: {n} aircraft, {args.parties} parties, spread {spread:g}, each aircraft "
         f"every {period} s, batches of {BATCH}, db {kind}, detector {args.detector}, "
@@ -1172,7 +1191,12 @@ def main() -> None:
         flush=True,
     )
     stages: dict[str, float] = {}
-    with tempfile.TemporaryDirectory() as tmp:
+    with contextlib.ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
+        if pg_here:
+            from bench_replicas import durable_cluster, new_database
+
+            note(f"starting a throwaway PostgreSQL cluster ({THROWAWAY_PG[args.db][0]})")
+            args.db = new_database(stack.enter_context(durable_cluster(THROWAWAY_PG[args.db][1])))
         if args.stages or args.no_http:
             stages, cpu = stage_profile(fleet, Path(tmp))
             print(f"{'in-process stage (median of 3 cycles)':44} {'wall s':>12} {'CPU s':>10}")

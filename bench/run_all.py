@@ -43,6 +43,21 @@ BENCHMARKS: tuple[str | tuple[str, ...], ...] = (
         "--detector",
         "thread",
     ),
+    # the same load on PostgreSQL (a throwaway cluster, default durability): one leader that
+    # only detects and two --no-lead replicas that take the posts
+    (
+        "live_bench.py",
+        "--aircraft",
+        "100000",
+        "--parties",
+        "10",
+        "--seconds",
+        "30",
+        "--db",
+        "pg",
+        "--replicas",
+        "3",
+    ),
     "ledger_bench.py",
     "dashboard_bench.py",
     "bench_daa.py",
