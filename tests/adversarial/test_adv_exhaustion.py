@@ -7,6 +7,7 @@ and limit, a 500-free broker afterwards (also across a restart), bounded server 
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Callable
@@ -90,6 +91,45 @@ def test_batch_limits(world: World) -> None:
     )
     assert r.status_code == 422, r.text
     assert "id" in fields_of(r)
+
+
+def _post_raw(world: World, path: str, body: Any) -> Any:
+    """POST ``body`` as A's duty officer, encoded by ``json.dumps`` (ASCII escapes: a lone
+    surrogate travels as ``\\ud800``, which an HTTP client's own encoder refuses to send)."""
+    return world.client.post(
+        path,
+        content=json.dumps(body).encode(),
+        headers=world.h("A.duty_officer", **{"Content-Type": "application/json"}),
+    )
+
+
+def test_text_that_no_database_stores_is_refused_by_field(world: World) -> None:
+    """Aircraft ids, callsigns and a notice title with a NUL character (PostgreSQL text cannot
+    hold one) or a lone UTF-16 surrogate (not encodable as UTF-8), and a query string with
+    ``%00``, are refused with a 422 naming the field, on both backends alike (SQLite would
+    have stored the NUL, PostgreSQL answered 500); nothing is stored and no 500 is logged. An
+    emoji (a paired surrogate escape) is ordinary text."""
+    for bad in ("A\x00B", "\ud800X"):
+        r = _post_raw(world, "/v1/tracks", _tracks(["OK1", bad], [2.0] * 2, [2.0] * 2))
+        assert r.status_code == 422, r.text
+        assert fields_of(r) == ["id[1]"], r.json()
+        body = _tracks(["OK2", "OK3"], [2.0] * 2, [2.0] * 2) | {"callsign": ["FINE", bad]}
+        r = _post_raw(world, "/v1/tracks", body)
+        assert r.status_code == 422, r.text
+        assert fields_of(r) == ["callsign[1]"], r.json()
+        titled = notice(circle(12.0, 12.0, 5.0)) | {"title": f"T{bad}"}
+        r = _post_raw(world, "/v1/notices", titled)
+        assert r.status_code == 422, r.text
+        assert fields_of(r) == ["title"], r.json()
+        r = world.get("A.duty_officer", "/v1/hotline/threads?party=%00")
+        assert r.status_code == 422, r.text
+    picture = world.get("A.duty_officer", "/v1/picture").json()
+    assert not {"OK1", "OK2", "OK3"} & {a["id"] for a in picture["own"]}
+    assert not [n for n in world.get("A.duty_officer", "/v1/notices").json() if "T" in n["title"]]
+    r = world.post("A.duty_officer", "/v1/notices", notice(circle(12.0, 12.0, 5.0))
+                   | {"title": "Exercise \U0001f6e9 \\u0000 escaped"})  # fmt: skip
+    assert r.status_code == 201, r.text
+    assert " 500 " not in world.server.log()
 
 
 def _ring(n: int, lon: float, lat: float) -> list[list[float]]:

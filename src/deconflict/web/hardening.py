@@ -17,6 +17,12 @@ A pure ASGI middleware (:class:`HardeningMiddleware`) in front of every route:
   and the worker-thread pool is sized (:data:`THREAD_TOKENS`) so they never wait on writers.
 - **No keys in logs**: the ``uvicorn.access`` logger gets a filter that replaces the value of
   ``access_token`` in logged request lines with ``***``.
+- **Text no database stores**: a JSON request body whose strings hold a NUL character
+  (PostgreSQL text cannot) or an unpaired UTF-16 surrogate (not UTF-8), or a query string with
+  ``%00``, is a 422 problem naming the field (``volumes[0].title``, ``id[1]``) before any route
+  sees it, on every backend alike. A bytes scan finds candidates (a ``\u0000`` or surrogate
+  escape); only then is the body parsed to locate the string, so ordinary bodies cost one regex
+  pass (the body is already bounded by the size limit in front).
 """
 
 from __future__ import annotations
@@ -112,6 +118,87 @@ async def _problem(send: Send, status: int, title: str, detail: str, **extra: An
     await send({"type": "http.response.body", "body": body})
 
 
+_SUSPECT_TEXT: Final = re.compile(rb"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})|\x00")
+"""Bytes of a JSON body that may hold a NUL or a surrogate escape (a superset: a paired
+surrogate or an escaped backslash before ``u0000`` also match; :func:`bad_text_field`
+decides)."""
+
+_BAD_TEXT_REASON: Final = (
+    "must not contain NUL characters or unpaired UTF-16 surrogates (no database stores them)"
+)
+
+
+def _bad_string(value: str) -> bool:
+    if "\x00" in value:
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def bad_text_field(document: Any) -> str | None:
+    """The path (``a.b[2].c``) of the first string in a parsed JSON document, key or value,
+    that holds a NUL character or an unpaired surrogate; ``None`` when there is none."""
+    stack: list[tuple[str, Any]] = [("", document)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if _bad_string(value):
+                return path or "body"
+        elif isinstance(value, dict):
+            items = list(value.items())
+            for key, item in reversed(items):
+                name = f"{path}.{key}" if path else str(key)
+                if _bad_string(str(key)):
+                    return path or "body"
+                stack.append((name, item))
+        elif isinstance(value, list):
+            for k in range(len(value) - 1, -1, -1):
+                stack.append((f"{path}[{k}]", value[k]))
+    return None
+
+
+async def _read_body(receive: Receive) -> tuple[bytes, list[Message]]:
+    """The whole request body and the messages it came in (bounded by the size limit)."""
+    messages: list[Message] = []
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks), messages
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    """A ``receive`` that returns ``messages`` first, then the real ones."""
+    pending = list(messages)
+
+    async def replay() -> Message:
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return replay
+
+
+def _suspect_field(body: bytes) -> str | None:
+    """:func:`bad_text_field` of ``body`` when the bytes scan finds a candidate; ``None`` for
+    a clean body or one that is not JSON (the route answers that)."""
+    if _SUSPECT_TEXT.search(body) is None:
+        return None
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return None
+    return bad_text_field(document)
+
+
 class HardeningMiddleware:
     """See the module docstring.
 
@@ -203,7 +290,29 @@ class HardeningMiddleware:
         if _bad_path(scope):
             await _problem(with_headers, 404, "Not found", "no such path")
             return
+        if b"%00" in bytes(scope.get("query_string", b"")).lower():
+            await _problem(
+                with_headers,
+                422,
+                "Invalid input",
+                "the query string holds a NUL character",
+                errors=[{"field": "query", "reason": _BAD_TEXT_REASON}],
+            )
+            return
         mutating = scope.get("method", "GET") in MUTATING
+        if mutating and b"json" in dict(scope.get("headers") or []).get(b"content-type", b""):
+            body, messages = await _read_body(receive)
+            receive = _replay(messages, receive)
+            field = _suspect_field(body)
+            if field is not None:
+                await _problem(
+                    with_headers,
+                    422,
+                    "Invalid input",
+                    f"{field}: text {_BAD_TEXT_REASON}",
+                    errors=[{"field": field, "reason": f"text {_BAD_TEXT_REASON}"}],
+                )
+                return
         if mutating:
             admitted = await self._admit()
             if not admitted:
