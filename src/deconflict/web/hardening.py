@@ -138,6 +138,11 @@ def _bad_string(value: str) -> bool:
     return False
 
 
+def _shown(path: str) -> str:
+    """``path`` safe to echo in an error: NUL and unpaired surrogates as escapes."""
+    return path.replace("\x00", "\\u0000").encode("utf-8", "backslashreplace").decode()
+
+
 def bad_text_field(document: Any) -> str | None:
     """The path (``a.b[2].c``) of the first string in a parsed JSON document, key or value,
     that holds a NUL character or an unpaired surrogate; ``None`` when there is none."""
@@ -152,7 +157,7 @@ def bad_text_field(document: Any) -> str | None:
             for key, item in reversed(items):
                 name = f"{path}.{key}" if path else str(key)
                 if _bad_string(str(key)):
-                    return path or "body"
+                    return _shown(name)
                 stack.append((name, item))
         elif isinstance(value, list):
             for k in range(len(value) - 1, -1, -1):
