@@ -391,17 +391,23 @@ class LiveEngine:
         result = self.core.cycle(now)
         picture_due = time.monotonic() - self._last_picture >= self.config.picture_interval_s
         prune_due = time.monotonic() - self._last_prune >= PRUNE_EVERY_S
-        if result.events or picture_due or prune_due:
-            # render the views first: the write transaction blocks every other writer (the
-            # request threads; on SQLite also other processes), so it only writes
+        # Render the views before each write transaction: it blocks every other writer (the
+        # request threads; on SQLite also other processes), so it only writes. The alert
+        # changes commit first, on their own: their events reach the streams without waiting
+        # for the pictures to be rendered and stored.
+        if result.events:
             alert_rows = self._alert_rows(result.events)
+            with self.db.write() as session:
+                if self.shared:
+                    self._fence(session)
+                self._persist(session, result.events, now, before, rendered=alert_rows)
+        if picture_due or prune_due:
             pictures = (
                 self._picture_rows(result.states, result.open_alerts, now) if picture_due else []
             )
             with self.db.write() as session:
                 if self.shared:
                     self._fence(session)
-                self._persist(session, result.events, now, before, rendered=alert_rows)
                 if picture_due:
                     publish_many(session, pictures, now=now)
                     self._last_picture = time.monotonic()
