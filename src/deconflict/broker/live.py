@@ -71,7 +71,7 @@ from deconflict.live.batch import TrackBatch
 from deconflict.live.engine import LiveConfig, LiveCore, alert_from_row, alert_record
 from deconflict.live.latest import LatestStates
 from deconflict.live.picture import PartyLabels, alert_view, relabel, visible_picture
-from deconflict.live.tracks import TrackStates, party_rows
+from deconflict.live.tracks import TrackStates, known_row_index, party_rows
 from deconflict.store import live_sql, live_state_sql
 from deconflict.store.base import Database
 from deconflict.store.tables import parties
@@ -510,16 +510,24 @@ class LiveEngine:
     ) -> list[tuple[str, str, Mapping[str, Any]]]:
         """``(party, "picture", picture)`` for each party with aircraft or open alerts (no I/O)."""
         # parties from the per-states cache of live.tracks (visible_picture uses it anyway);
-        # the pictures look up only the open alerts' aircraft, so index just those (a full
-        # id index of 100,000 states costs ~3x more CPU)
+        # the pictures look up only the open alerts' aircraft: the cycle's states carry the
+        # latest-state store's index (free); otherwise index just those aircraft (building a
+        # full id index of 100,000 states costs ~3x more CPU)
         involved = set(party_rows(states)) | {p for a in open_alerts for p in a.parties}
-        wanted = {s.ref for a in open_alerts for s in a.subjects if s.role == "aircraft"}
-        index = {a: k for k, a in enumerate(states.ids.tolist()) if a in wanted}
+        index = known_row_index(states)
+        if index is None:
+            wanted = {s.ref for a in open_alerts for s in a.subjects if s.role == "aircraft"}
+            index = {a: k for k, a in enumerate(states.ids.tolist()) if a in wanted}
+        # each party's open alerts, in order: one pass instead of one scan per party
+        alerts_of: dict[str, list[Alert]] = {}
+        for alert in open_alerts:
+            for p in alert.parties:
+                alerts_of.setdefault(p, []).append(alert)
         rows: list[tuple[str, str, Mapping[str, Any]]] = []
         for party in sorted(involved & set(self._names)):
             picture = visible_picture(
                 states,
-                open_alerts,
+                alerts_of.get(party, []),
                 party,
                 now,
                 names=self._names,

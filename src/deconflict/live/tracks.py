@@ -231,6 +231,13 @@ def row_index(states: TrackStates) -> Mapping[str, int]:
     return found
 
 
+def known_row_index(states: TrackStates) -> Mapping[str, int] | None:
+    """The id -> row index of ``states`` if one is already cached or was provided (see
+    :func:`row_index`), without building one; ``None`` otherwise."""
+    with _CACHE_LOCK:
+        return _ROW_INDEX.get(states)
+
+
 def party_rows(states: TrackStates) -> dict[str, IntArray]:
     """Party -> its rows of ``states`` (ascending; parties in the order of their first row),
     from one sort of the party column, cached per ``TrackStates`` object like
