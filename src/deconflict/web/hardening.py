@@ -305,19 +305,6 @@ class HardeningMiddleware:
             )
             return
         mutating = scope.get("method", "GET") in MUTATING
-        if mutating and b"json" in dict(scope.get("headers") or []).get(b"content-type", b""):
-            body, messages = await _read_body(receive)
-            receive = _replay(messages, receive)
-            field = _suspect_field(body)
-            if field is not None:
-                await _problem(
-                    with_headers,
-                    422,
-                    "Invalid input",
-                    f"{field}: text {_BAD_TEXT_REASON}",
-                    errors=[{"field": field, "reason": f"text {_BAD_TEXT_REASON}"}],
-                )
-                return
         if mutating:
             admitted = await self._admit()
             if not admitted:
@@ -330,6 +317,21 @@ class HardeningMiddleware:
                 )
                 return
         try:
+            # after admission: at most ``max_writes`` bodies are held in memory at once (a
+            # queued request's body stays in the server's flow-controlled socket buffer)
+            if mutating and b"json" in dict(scope.get("headers") or []).get(b"content-type", b""):
+                body, messages = await _read_body(receive)
+                receive = _replay(messages, receive)
+                field = _suspect_field(body)
+                if field is not None:
+                    await _problem(
+                        with_headers,
+                        422,
+                        "Invalid input",
+                        f"{field}: text {_BAD_TEXT_REASON}",
+                        errors=[{"field": field, "reason": f"text {_BAD_TEXT_REASON}"}],
+                    )
+                    return
             await self.app(scope, receive, with_headers)
         except (PoolTimeoutError, OperationalError) as exc:
             if isinstance(exc, OperationalError) and "locked" not in str(exc).lower():
