@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import h3
@@ -22,7 +22,7 @@ from deconflict.private import group, psi
 from deconflict.private.cells import Cells, Grid, discretise
 from deconflict.private.protocol import IntegrityError, PartyKeys, PublicKeys, seal, unseal
 from deconflict.private.reveal import clip_to_slots, exact_overlaps, reveal_part, verdict_digest
-from deconflict.strategic import Buffers, Volume4D, check_pair
+from deconflict.strategic import AltitudeBand, AltitudeReference, Buffers, Volume4D, check_pair
 from geodesy_builders import circle, offset
 
 GRID = Grid(resolution=6, slot_s=600, layer_ft=2000)
@@ -197,11 +197,36 @@ def test_reveal_overlap_equals_open_mode(
     centre = offset(lon, lat, az, (a.buffered_width_m + radius) * frac)
     b0 = data.draw(volumes(*centre))
     b = Volume4D(circle(*centre, radius), b0.altitude, b0.start, b0.end, b0.buffers, "b")
+    event(_check_reveal_equals_open_mode(a, b, lon, lat))
+
+
+def test_windows_touching_at_a_slot_boundary_reveal_the_instant_only() -> None:
+    """Found by CI (hypothesis): A flies 10:07-11:10, B 11:10-11:17, footprints overlapping;
+    11:10 is a slot boundary, so A's only common slot starts where A ends. A's revealed part
+    was stretched 1 us past its own end (11:10:00.000001) and the private verdict's window
+    ended 1 us later than open mode's; it now stays inside A's window."""
+    t0 = datetime(2026, 11, 26, 10, 7, tzinfo=UTC)
+    band = AltitudeBand(0.0, 0.0, AltitudeReference.FT_AMSL)
+    a = Volume4D(circle(0.0, 0.0, 100.0), band, t0, t0 + timedelta(minutes=63), Buffers(), "a")
+    b = Volume4D(
+        circle(0.0, 0.005426216862139391, 500.0),
+        band,
+        t0 + timedelta(minutes=63),
+        t0 + timedelta(minutes=70),
+        Buffers(),
+        "b",
+    )
+    assert _check_reveal_equals_open_mode(a, b, 0.0, 0.0) == "conflict revealed"
+
+
+def _check_reveal_equals_open_mode(a: Volume4D, b: Volume4D, lon: float, lat: float) -> str:
+    """Reveal both volumes' parts in their common cells and check the exact verdict against
+    open mode's; returns what happened (a hypothesis event label)."""
     open_mode = check_pair(a, b)
     ca, cb = discretise(a, GRID), discretise(b, GRID)
     common = set(ca.keys()) & set(cb.keys())
     if open_mode is None and not common:
-        return
+        return "no common cell"
     if not common:
         raise AssertionError("a conflict without a shared cell")
     part_a = reveal_part(a, GRID, common)
@@ -209,10 +234,8 @@ def test_reveal_overlap_equals_open_mode(
     assert part_a.footprint.to_json()["type"] in ("polygon", "multipolygon")  # clipped
     got = exact_overlaps([("a", part_a)], [("b", part_b)])
     if open_mode is None:
-        event("false positive cell, resolved by reveal")
         assert got == []
-        return
-    event("conflict revealed")
+        return "false positive cell, resolved by reveal"
     assert len(got) == 1
     want = open_mode.to_json()
     for k in ("start", "end", "alt_lower_ft", "alt_upper_ft", "alt_reference", "approximate"):
@@ -230,6 +253,7 @@ def test_reveal_overlap_equals_open_mode(
     # both sides compute the same digest
     mirrored = exact_overlaps([("b", part_b)], [("a", part_a)])
     assert verdict_digest(got, own_first=True) == verdict_digest(mirrored, own_first=False)
+    return "conflict revealed"
 
 
 def test_clip_keeps_window_inside_the_span() -> None:

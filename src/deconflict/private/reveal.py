@@ -61,8 +61,15 @@ def clip_to_slots(volume: Volume4D, grid: Grid, slots: Iterable[int]) -> Volume4
     start = max(volume.start, bs)
     end = min(volume.end, be)
     if start >= end:  # the unbuffered window is (almost) outside the span: show the span flat
-        start, end = bs, max(be, bs + timedelta(microseconds=1))
-        bs, be = start, end
+        # (at least 1 us long, but never past the volume's own buffered window: a window
+        # touching another at an instant must overlap it at that instant only)
+        tick = timedelta(microseconds=1)
+        if be - bs < tick:
+            if bs + tick <= volume.buffered_end:
+                be = bs + tick
+            else:
+                bs = be - tick
+        start, end = bs, be
     buffers = Buffers(
         lateral_nm=volume.buffers.lateral_nm,
         vertical_ft=volume.buffers.vertical_ft,
