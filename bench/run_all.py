@@ -13,6 +13,9 @@ import sys
 import time
 from pathlib import Path
 
+LIVE_100K: tuple[str, ...] = ("live_bench.py", "--aircraft", "100000", "--parties", "10")
+"""The issue-14 live load: 100,000 aircraft of 10 parties."""
+
 BENCHMARKS: tuple[str | tuple[str, ...], ...] = (
     "tactical_bench.py",
     "bench_tactical_kernel.py",
@@ -21,43 +24,11 @@ BENCHMARKS: tuple[str | tuple[str, ...], ...] = (
     "broker_bench.py",
     "live_bench.py",
     # issue 14: 100,000 aircraft of 10 parties, the cycle in its own process, then in a thread
-    (
-        "live_bench.py",
-        "--aircraft",
-        "100000",
-        "--parties",
-        "10",
-        "--seconds",
-        "40",
-        "--detector",
-        "process",
-    ),
-    (
-        "live_bench.py",
-        "--aircraft",
-        "100000",
-        "--parties",
-        "10",
-        "--seconds",
-        "40",
-        "--detector",
-        "thread",
-    ),
+    (*LIVE_100K, "--seconds", "40", "--detector", "process"),
+    (*LIVE_100K, "--seconds", "40", "--detector", "thread"),
     # the same load on PostgreSQL (a throwaway cluster, default durability): one leader that
     # only detects and two --no-lead replicas that take the posts
-    (
-        "live_bench.py",
-        "--aircraft",
-        "100000",
-        "--parties",
-        "10",
-        "--seconds",
-        "30",
-        "--db",
-        "pg",
-        "--replicas",
-        "3",
-    ),
+    (*LIVE_100K, "--seconds", "30", "--db", "pg", "--replicas", "3"),
     "ledger_bench.py",
     "dashboard_bench.py",
     "bench_daa.py",
