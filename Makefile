@@ -15,12 +15,15 @@ demo: $(VENV)/.ok assets
 	$(VENV)/bin/deconflict demo
 
 # The whole suite: lint, types, unit/property/integration tests, real PostgreSQL, real Chromium.
+# The compiled kernels load into numba's cache (`deconflict warm-up`, about a minute the first
+# time) on the second core while lint, types and the wheel check run.
 test: deps
-	$(VENV)/bin/ruff check src tests bench tools setup.py
-	$(VENV)/bin/ruff format --check src tests bench tools setup.py
-	$(VENV)/bin/mypy
-	$(PY) tools/wheel_check.py
-	$(VENV)/bin/deconflict warm-up
+	$(VENV)/bin/deconflict warm-up > $(VENV)/warm-up.log 2>&1 & warm=$$!; \
+	  $(VENV)/bin/ruff check src tests bench tools setup.py && \
+	  $(VENV)/bin/ruff format --check src tests bench tools setup.py && \
+	  $(VENV)/bin/mypy && $(PY) tools/wheel_check.py; rc=$$?; \
+	  wait $$warm; warm_rc=$$?; cat $(VENV)/warm-up.log; \
+	  if [ $$rc -ne 0 ]; then exit $$rc; fi; exit $$warm_rc
 	$(VENV)/bin/pytest -q -p no:cacheprovider -n $(TEST_WORKERS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 

@@ -14,7 +14,8 @@ Steps (each bounded in time):
    check asserts that ``deconflict`` is imported from the new venv).
 4. Run that venv's ``deconflict db upgrade`` and ``deconflict serve`` on a free loopback port
    from an empty directory (``serve`` is what ``deconflict demo`` runs; it has no start-up
-   deadline of its own, and a fresh venv compiles the numba kernel cold) and check that ``/``,
+   deadline of its own; its kernels run as plain Python here, ``NUMBA_DISABLE_JIT=1``, as a
+   fresh venv would otherwise compile them cold) and check that ``/``,
    ``/static/vendor/leaflet.js``, the basemap TopoJSON, ``/docs`` (Swagger UI, not the fallback
    list), its ``/docs-assets`` files and ``/i18n/ru.json`` answer 200 with the right content.
 
@@ -217,6 +218,10 @@ def serve_and_fetch(exe: Path, work: Path, wait_s: float) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DECONFLICT_")}
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env["DECONFLICT_DATA_DIR"] = str(work)
+    # This check is about packaging (assets, entry points), not the kernels: run them as plain
+    # Python, so that serve's start-up warm-up takes seconds instead of a cold compile of every
+    # kernel in the fresh venv (~70 s on two cores; the suite tests the compiled kernels).
+    env["NUMBA_DISABLE_JIT"] = "1"
     _run(
         [str(exe), "db", "upgrade", "--db", db], cwd=work, timeout=120, what="deconflict db upgrade"
     )
