@@ -56,12 +56,11 @@ class LiveEnv:
         self.server.stop()
 
 
-def start_env(
-    tmp_path: Path,
-    names: tuple[str, ...],
-    config: LiveConfig | Callable[[dict[str, str]], LiveConfig],
-) -> LiveEnv:
-    url = f"sqlite:///{(tmp_path / 'live.sqlite3').as_posix()}"
+def seed_parties(
+    url: str, names: tuple[str, ...], roles: tuple[str, ...] = ("duty_officer",)
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Migrate ``url`` and create parties ``names`` with one key per role; returns (party id by
+    name, key by ``"NAME.role"``)."""
     upgrade(url)
     db = Database(url)
     now = datetime.now(UTC)
@@ -71,10 +70,20 @@ def start_env(
         with db.write() as s:
             for name in names:
                 ids[name] = parties.create_party(s, name, now=now).id
-                for role in ("duty_officer", "viewer"):
+                for role in roles:
                     _, keys[f"{name}.{role}"] = parties.create_key(s, ids[name], role, now=now)
     finally:
         db.dispose()
+    return ids, keys
+
+
+def start_env(
+    tmp_path: Path,
+    names: tuple[str, ...],
+    config: LiveConfig | Callable[[dict[str, str]], LiveConfig],
+) -> LiveEnv:
+    url = f"sqlite:///{(tmp_path / 'live.sqlite3').as_posix()}"
+    ids, keys = seed_parties(url, names, ("duty_officer", "viewer"))
     settings = Settings(
         db_url=url,
         data_dir=tmp_path,

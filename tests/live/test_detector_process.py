@@ -29,7 +29,7 @@ import uvicorn
 from fastapi import FastAPI
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from live_testkit import StreamReader, head_on_state, wait_until
+from live_testkit import StreamReader, head_on_state, seed_parties, wait_until
 from typer.testing import CliRunner
 
 from deconflict.broker import audit, live_worker, parties
@@ -74,17 +74,8 @@ def batch(aircraft: str, lon: float, track_deg: float) -> dict[str, Any]:
 def server(tmp_path: Path) -> Iterator[dict[str, Any]]:
     """The broker in this process (uvicorn in a thread), its detector in a child process."""
     url = f"sqlite:///{(tmp_path / 'broker.sqlite3').as_posix()}"
-    upgrade(url)
-    db = Database(url)
-    now = datetime.now(UTC)
-    keys: dict[str, str] = {}
-    try:
-        with db.write() as s:
-            for name in ("BLUE", "RED"):
-                pid = parties.create_party(s, name, now=now).id
-                _, keys[name] = parties.create_key(s, pid, "duty_officer", now=now)
-    finally:
-        db.dispose()
+    _, seeded = seed_parties(url, ("BLUE", "RED"))
+    keys = {name: seeded[f"{name}.duty_officer"] for name in ("BLUE", "RED")}
     settings = Settings(
         db_url=url,
         data_dir=tmp_path,

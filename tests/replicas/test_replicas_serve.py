@@ -19,19 +19,16 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import numpy as np
 import pytest
-from live_testkit import StreamReader, free_port, head_on_state, wait_until
+from live_testkit import StreamReader, free_port, head_on_state, seed_parties, wait_until
 
-from deconflict.broker import audit, parties
+from deconflict.broker import audit
 from deconflict.ledger.bundle import verify_bundle
-from deconflict.store.base import Database
-from deconflict.store.migrate import upgrade
 
 pytestmark = pytest.mark.pg
 
@@ -95,17 +92,8 @@ def batch(aircraft: str, lon: float, track_deg: float) -> dict[str, Any]:
 
 @pytest.fixture
 def cluster(fresh_pg_url: str, tmp_path: Path) -> Iterator[dict[str, Any]]:
-    upgrade(fresh_pg_url)
-    db = Database(fresh_pg_url)
-    now = datetime.now(UTC)
-    keys: dict[str, str] = {}
-    try:
-        with db.write() as s:
-            for name in ("BLUE", "RED"):
-                pid = parties.create_party(s, name, now=now).id
-                _, keys[name] = parties.create_key(s, pid, "duty_officer", now=now)
-    finally:
-        db.dispose()
+    _, seeded = seed_parties(fresh_pg_url, ("BLUE", "RED"))
+    keys = {name: seeded[f"{name}.duty_officer"] for name in ("BLUE", "RED")}
     audit.load_or_create_signer(tmp_path)  # the ledger key every replica shares
     replicas = [Replica(fresh_pg_url, tmp_path) for _ in range(3)]  # started together
     try:
